@@ -1,0 +1,104 @@
+"""Engine and session handling: one engine per process, units of work scoped to a user or a role.
+
+Only the scope helpers here commit. Domain code takes a Session, adds and flushes.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.settings import load_settings, sqlalchemy_url
+
+API_ROLE = "vitalis_api"
+WORKER_ROLE = "vitalis_worker"
+ADMIN_ROLE = "vitalis_admin"
+READONLY_ROLE = "vitalis_readonly"
+ROLES = (API_ROLE, WORKER_ROLE, ADMIN_ROLE, READONLY_ROLE)
+
+
+@functools.cache
+def database_url() -> str:
+    """The database this process talks to: DATABASE_URL, or the embedded server (started on demand)."""
+    settings = load_settings()
+    if settings.database_url:
+        return sqlalchemy_url(settings.database_url)
+    from db import embedded
+
+    return embedded.start(settings.home)
+
+
+@functools.cache
+def get_engine() -> Engine:
+    return make_engine(database_url())
+
+
+def make_engine(url: str) -> Engine:
+    # pool_pre_ping: workers outlive database restarts; a dead pooled connection must not fail a job.
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+@functools.cache
+def _sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def user_scope(
+    user_id: uuid.UUID | str,
+    *,
+    role: str = WORKER_ROLE,
+    request_id: uuid.UUID | str | None = None,
+    engine: Engine | None = None,
+) -> Iterator[Session]:
+    """One transaction that can see and change only `user_id`'s rows (row-level security).
+
+    The role is switched with SET LOCAL, so it ends with the transaction and a pooled connection never
+    carries one user's scope into the next unit of work.
+    """
+    with _scope(engine, role=role, user_id=str(user_id), request_id=request_id) as session:
+        yield session
+
+
+@contextmanager
+def worker_scope(
+    *, request_id: uuid.UUID | str | None = None, engine: Engine | None = None
+) -> Iterator[Session]:
+    """A cross-user transaction as the worker role: job bookkeeping and fan-out, no user's health data."""
+    with _scope(engine, role=WORKER_ROLE, user_id=None, request_id=request_id) as session:
+        yield session
+
+
+@contextmanager
+def admin_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """A transaction as the connecting (owner) role: migrations' data steps, reference data, maintenance."""
+    with _scope(engine, role=None, user_id=None, request_id=None) as session:
+        yield session
+
+
+@contextmanager
+def _scope(
+    engine: Engine | None, *, role: str | None, user_id: str | None, request_id: uuid.UUID | str | None
+) -> Iterator[Session]:
+    session = _sessionmaker(engine or get_engine())()
+    try:
+        with session.begin():
+            if role is not None:
+                if role not in ROLES:
+                    raise ValueError(f"unknown database role {role!r}; expected one of {', '.join(ROLES)}")
+                session.execute(text(f"SET LOCAL ROLE {role}"))
+            session.execute(
+                text(
+                    "SELECT set_config('app.current_user_id', :uid, true),"
+                    " set_config('app.request_id', :rid, true)"
+                ),
+                {"uid": user_id or "", "rid": str(request_id) if request_id else ""},
+            )
+            yield session
+    finally:
+        session.close()

@@ -1,0 +1,142 @@
+"""The validation rules of seed 003 §6, enforced where data enters.
+
+One table of ranges serves twice: the Python check that gives the user a message naming the field and
+the range, and the CHECK constraints in the schema that are the last line of defence.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+# (table, column) -> inclusive (low, high), in the column's own unit.
+RANGES: dict[tuple[str, str], tuple[float, float]] = {
+    ("wearable_daily", "resting_hr_bpm"): (20, 300),
+    ("wearable_daily", "max_hr_bpm"): (20, 300),
+    ("wearable_daily", "hrv_rmssd_ms"): (1, 300),
+    ("wearable_daily", "steps"): (0, 100_000),
+    ("wearable_daily", "spo2_avg_pct"): (70, 100),
+    ("wearable_daily", "spo2_min_pct"): (50, 100),
+    ("wearable_daily", "stress_avg"): (0, 100),
+    ("wearable_daily", "body_battery_start"): (0, 100),
+    ("wearable_daily", "body_battery_end"): (0, 100),
+    ("wearable_daily", "readiness_score"): (0, 100),
+    ("wearable_daily", "recovery_score"): (0, 100),
+    ("wearable_sleep", "sleep_score"): (0, 100),
+    ("wearable_sleep", "sleep_efficiency_pct"): (0, 100),
+    ("wearable_sleep", "avg_spo2_pct"): (70, 100),
+    ("wearable_sleep", "avg_hrv_ms"): (1, 300),
+    ("wearable_activities", "avg_hr_bpm"): (20, 300),
+    ("wearable_activities", "max_hr_bpm"): (20, 300),
+    ("wearable_activities", "training_effect_aerobic"): (0, 5),
+    ("wearable_activities", "training_effect_anaerobic"): (0, 5),
+    ("mood_journal", "mood_score"): (1, 5),
+    ("mood_journal", "energy_score"): (1, 5),
+    ("mood_journal", "stress_score"): (1, 5),
+    ("menstrual_cycles", "flow_intensity"): (0, 4),
+    ("lifting_sets", "weight_lbs"): (0, 2000),
+    ("lifting_sets", "reps"): (1, 999),
+    ("lifting_sets", "rpe"): (0, 10),
+    ("dexa_regions", "body_fat_pct"): (1, 80),
+    ("dexa_scans", "total_body_fat_pct"): (1, 80),
+    ("epigenetic_tests", "pace_score"): (0.2, 3.0),
+    ("blood_markers", "parse_confidence"): (0, 1),
+    ("documents", "parse_confidence"): (0, 1),
+    ("ingestion_jobs", "priority"): (1, 10),
+}
+
+# Body weight is stored with its unit, so its range is checked after converting to pounds.
+WEIGHT_LBS_RANGE = (20.0, 1000.0)
+_LBS_PER_UNIT = {"lb": 1.0, "lbs": 1.0, "kg": 2.2046226218487757}
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class ValidationError(ValueError):
+    """A value refused at the door; the message names the field and what was allowed."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+def check_constraint_sql(column: str, low: float, high: float) -> str:
+    return f"{column} IS NULL OR ({column} >= {low} AND {column} <= {high})"
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def check_range(table: str, column: str, value: Any) -> None:
+    if value is None:
+        return
+    field = f"{table}.{column}"
+    number = _finite(field, value)
+    bounds = RANGES.get((table, column))
+    if bounds and not bounds[0] <= number <= bounds[1]:
+        raise ValidationError(
+            field, f"{_fmt(number)} is outside the allowed range {_fmt(bounds[0])}–{_fmt(bounds[1])}"
+        )
+
+
+def _finite(field: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValidationError(field, f"expected a number, got {type(value).__name__}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValidationError(field, f"{value} is not a finite number")
+    return number
+
+
+def validate_row(table: str, values: Mapping[str, Any]) -> None:
+    """Refuse a row for `table` that breaks a §6 rule; raises ValidationError on the first problem."""
+    for column, value in values.items():
+        if (table, column) in RANGES:
+            check_range(table, column, value)
+    if table == "blood_markers" and values.get("value_numeric") is not None:
+        _finite("blood_markers.value_numeric", values["value_numeric"])
+    if table == "measurements" and values.get("metric") == "weight":
+        validate_weight(values.get("value"), values.get("unit"))
+    if table == "users":
+        if "email" in values:
+            validate_email(values["email"])
+        if values.get("date_of_birth") is not None:
+            validate_date_of_birth(values["date_of_birth"])
+
+
+def validate_weight(value: Any, unit: Any) -> None:
+    factor = _LBS_PER_UNIT.get(str(unit).strip().lower()) if unit is not None else None
+    if factor is None:
+        raise ValidationError("measurements.unit", f"weight unit {unit!r} is not one of lb, kg")
+    lbs = _finite("measurements.value", value) * factor
+    low, high = WEIGHT_LBS_RANGE
+    if not low <= lbs <= high:
+        raise ValidationError(
+            "measurements.value",
+            f"weight {_fmt(float(value))} {unit} is outside the allowed range {_fmt(low)}–{_fmt(high)} lb",
+        )
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def validate_email(email: Any) -> None:
+    if not isinstance(email, str) or not _EMAIL.match(email):
+        raise ValidationError("users.email", "not a valid email address")
+    if email != normalize_email(email):
+        raise ValidationError("users.email", "must be stored lowercase without surrounding spaces")
+
+
+def validate_date_of_birth(dob: date, today: date | None = None) -> None:
+    today = today or date.today()
+    if dob >= today:
+        raise ValidationError("users.date_of_birth", "must be in the past")
+    age = today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
+    if not 13 <= age <= 150:
+        raise ValidationError("users.date_of_birth", f"age {age} is outside the allowed range 13–150")
