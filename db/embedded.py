@@ -39,9 +39,7 @@ def start(home: Path) -> str:
     except Exception as exc:  # the library raises bare CalledProcessError/AssertionError
         log_file = home / "pgdata" / "log"
         hint = f" (server log: {log_file})" if log_file.exists() else ""
-        raise EmbeddedStartError(
-            f"could not start the embedded PostgreSQL under {home}{hint}: {exc}"
-        ) from exc
+        raise EmbeddedStartError(f"could not start the embedded PostgreSQL under {home}{hint}: {exc}") from exc
     uri = server.get_uri()
     _ensure_database(uri)
     log.info("embedded PostgreSQL ready in %.2fs", time.monotonic() - started)

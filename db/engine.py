@@ -66,9 +66,7 @@ def user_scope(
 
 
 @contextmanager
-def worker_scope(
-    *, request_id: uuid.UUID | str | None = None, engine: Engine | None = None
-) -> Iterator[Session]:
+def worker_scope(*, request_id: uuid.UUID | str | None = None, engine: Engine | None = None) -> Iterator[Session]:
     """A cross-user transaction as the worker role: job bookkeeping and fan-out, no user's health data."""
     with _scope(engine, role=WORKER_ROLE, user_id=None, request_id=request_id) as session:
         yield session
@@ -93,10 +91,7 @@ def _scope(
                     raise ValueError(f"unknown database role {role!r}; expected one of {', '.join(ROLES)}")
                 session.execute(text(f"SET LOCAL ROLE {role}"))
             session.execute(
-                text(
-                    "SELECT set_config('app.current_user_id', :uid, true),"
-                    " set_config('app.request_id', :rid, true)"
-                ),
+                text("SELECT set_config('app.current_user_id', :uid, true), set_config('app.request_id', :rid, true)"),
                 {"uid": user_id or "", "rid": str(request_id) if request_id else ""},
             )
             yield session

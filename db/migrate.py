@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from alembic import command
@@ -11,6 +12,20 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+# Partitions are made at run time by vitalis_ensure_*_partition(s); the broker's and result backend's
+# tables belong to Celery. None of them is part of the models, so autogenerate must not drop them.
+_NOT_MODELLED = re.compile(r"(_\d{4}|_\d{4}q[1-4])$|^(kombu_|celery_)")
+
+
+def include_name(name, type_, parent_names) -> bool:
+    return not (type_ == "table" and name and _NOT_MODELLED.search(name))
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    if type_ == "index" and reflected and compare_to is None:
+        return not _NOT_MODELLED.search(obj.table.name)
+    return True
 
 
 def alembic_config(url: str | None = None) -> Config:

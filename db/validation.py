@@ -79,9 +79,7 @@ def check_range(table: str, column: str, value: Any) -> None:
     number = _finite(field, value)
     bounds = RANGES.get((table, column))
     if bounds and not bounds[0] <= number <= bounds[1]:
-        raise ValidationError(
-            field, f"{_fmt(number)} is outside the allowed range {_fmt(bounds[0])}–{_fmt(bounds[1])}"
-        )
+        raise ValidationError(field, f"{_fmt(number)} is outside the allowed range {_fmt(bounds[0])}–{_fmt(bounds[1])}")
 
 
 def _finite(field: str, value: Any) -> float:

@@ -105,9 +105,7 @@ class EpigeneticTest(Base):
 
     __table_args__ = (
         Index("ix_epigenetic_tests_user_collected", "user_id", text("collected_at DESC")),
-        CheckConstraint(
-            "pace_percentile IS NULL OR pace_percentile BETWEEN 0 AND 100", name="pace_percentile_range"
-        ),
+        CheckConstraint("pace_percentile IS NULL OR pace_percentile BETWEEN 0 AND 100", name="pace_percentile_range"),
         *range_checks("epigenetic_tests"),
     )
 

@@ -37,7 +37,5 @@ class ConnectedDevice(Base):
     __table_args__ = (
         UniqueConstraint("user_id", "source"),
         Index(None, "source", "last_sync_at"),
-        CheckConstraint(
-            "last_sync_status IN ('success', 'error', 'partial')", name="last_sync_status_values"
-        ),
+        CheckConstraint("last_sync_status IN ('success', 'error', 'partial')", name="last_sync_status_values"),
     )

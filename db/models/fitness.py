@@ -64,9 +64,7 @@ class LiftingSet(Base):
     __tablename__ = "lifting_sets"
 
     set_id: Mapped[uuid.UUID] = uuid_pk()
-    session_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("lifting_sessions.session_id", ondelete="CASCADE")
-    )
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lifting_sessions.session_id", ondelete="CASCADE"))
     user_id: Mapped[uuid.UUID] = user_fk()
     exercise_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("exercise_dictionary.exercise_id", ondelete="RESTRICT")

@@ -76,9 +76,7 @@ class OAuthIdentity(Base):
 class UserPreferences(Base):
     __tablename__ = "user_preferences"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True
-    )
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True)
     weight_unit: Mapped[str] = mapped_column(server_default="lbs")
     height_unit: Mapped[str] = mapped_column(server_default="in")
     distance_unit: Mapped[str] = mapped_column(server_default="miles")

@@ -65,9 +65,7 @@ class BloodPanel(Base):
     reported_at: Mapped[datetime | None]
     fasting: Mapped[bool | None]
     specimen_id: Mapped[str | None]
-    document_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("documents.document_id", ondelete="SET NULL")
-    )
+    document_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("documents.document_id", ondelete="SET NULL"))
     notes: Mapped[str | None]
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

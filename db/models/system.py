@@ -106,9 +106,7 @@ class DataExportRequest(Base):
     file_size_bytes: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('queued', 'processing', 'ready', 'downloaded', 'expired')", name="status_values"
-        ),
+        CheckConstraint("status IN ('queued', 'processing', 'ready', 'downloaded', 'expired')", name="status_values"),
         CheckConstraint("format IN ('json', 'csv')", name="format_values"),
         Index(None, "user_id"),
     )

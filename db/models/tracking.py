@@ -80,9 +80,7 @@ class CustomMetric(Base):
     __table_args__ = (
         UniqueConstraint("user_id", "name"),
         CheckConstraint("data_type IN ('numeric', 'boolean', 'text', 'scale_1_5')", name="data_type_values"),
-        CheckConstraint(
-            "min_value IS NULL OR max_value IS NULL OR min_value <= max_value", name="bounds_ordered"
-        ),
+        CheckConstraint("min_value IS NULL OR max_value IS NULL OR min_value <= max_value", name="bounds_ordered"),
     )
 
 
@@ -125,9 +123,7 @@ class Supplement(Base):
     __table_args__ = (
         Index("ix_supplements_user_started", "user_id", text("started_at DESC")),
         Index("ix_supplements_user_current", "user_id", postgresql_where=text("ended_at IS NULL")),
-        CheckConstraint(
-            "ended_at IS NULL OR started_at IS NULL OR ended_at >= started_at", name="dates_ordered"
-        ),
+        CheckConstraint("ended_at IS NULL OR started_at IS NULL OR ended_at >= started_at", name="dates_ordered"),
     )
 
 
@@ -135,9 +131,7 @@ class SupplementLog(Base):
     __tablename__ = "supplement_logs"
 
     log_id: Mapped[uuid.UUID] = uuid_pk()
-    supplement_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("supplements.supplement_id", ondelete="CASCADE")
-    )
+    supplement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("supplements.supplement_id", ondelete="CASCADE"))
     user_id: Mapped[uuid.UUID] = user_fk()
     taken_at: Mapped[datetime]
     dose_amount: Mapped[Decimal | None] = num(8, 3)
@@ -170,9 +164,7 @@ class NutritionLog(Base):
 
     __table_args__ = (
         Index("ix_nutrition_logs_user_date", "user_id", text("log_date DESC")),
-        CheckConstraint(
-            "meal_type IN ('breakfast', 'lunch', 'dinner', 'snack', 'fast')", name="meal_type_values"
-        ),
+        CheckConstraint("meal_type IN ('breakfast', 'lunch', 'dinner', 'snack', 'fast')", name="meal_type_values"),
     )
 
 
@@ -255,18 +247,14 @@ class Photo(Base):
     s3_key: Mapped[str]
     s3_thumbnail_key: Mapped[str | None]
     file_size_bytes: Mapped[int | None] = mapped_column(Integer)
-    linked_scan_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("dexa_scans.scan_id", ondelete="SET NULL")
-    )
+    linked_scan_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("dexa_scans.scan_id", ondelete="SET NULL"))
     notes: Mapped[str | None]
     created_at: Mapped[datetime] = created_at()
     deleted_at: Mapped[datetime | None]
 
     __table_args__ = (
         Index("ix_photos_user_date", "user_id", text("photo_date DESC")),
-        CheckConstraint(
-            "photo_type IN ('front', 'back', 'left', 'right', 'other')", name="photo_type_values"
-        ),
+        CheckConstraint("photo_type IN ('front', 'back', 'left', 'right', 'other')", name="photo_type_values"),
     )
 
 
@@ -283,9 +271,7 @@ class Document(Base):
     s3_key: Mapped[str]
     file_size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     mime_type: Mapped[str | None] = mapped_column(server_default="application/pdf")
-    parse_status: Mapped[ParseStatus] = mapped_column(
-        pg_enum(ParseStatus, "parse_status"), server_default="pending"
-    )
+    parse_status: Mapped[ParseStatus] = mapped_column(pg_enum(ParseStatus, "parse_status"), server_default="pending")
     parse_confidence: Mapped[Decimal | None] = num(3, 2)
     parse_result: Mapped[dict[str, Any] | None]
     parsed_at: Mapped[datetime | None]

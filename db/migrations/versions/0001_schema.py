@@ -72,9 +72,7 @@ def upgrade() -> None:
         ["action_by", sa.literal_column("created_at DESC")],
         unique=False,
     )
-    op.create_index(
-        op.f("ix_audit_log_table_name_record_id"), "audit_log", ["table_name", "record_id"], unique=False
-    )
+    op.create_index(op.f("ix_audit_log_table_name_record_id"), "audit_log", ["table_name", "record_id"], unique=False)
     op.create_index(
         "ix_audit_log_user_created",
         "audit_log",
@@ -143,9 +141,7 @@ def upgrade() -> None:
         unique=False,
         postgresql_using="gin",
     )
-    op.create_index(
-        op.f("ix_biomarker_dictionary_category"), "biomarker_dictionary", ["category"], unique=False
-    )
+    op.create_index(op.f("ix_biomarker_dictionary_category"), "biomarker_dictionary", ["category"], unique=False)
     op.create_table(
         "exercise_dictionary",
         sa.Column("exercise_id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
@@ -278,9 +274,7 @@ def upgrade() -> None:
         "data_export_requests",
         sa.Column("export_id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column("user_id", sa.UUID(), nullable=False),
-        sa.Column(
-            "requested_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
-        ),
+        sa.Column("requested_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("status", sa.Text(), server_default="queued", nullable=False),
         sa.Column("format", sa.Text(), server_default="json", nullable=False),
         sa.Column("s3_key", sa.Text(), nullable=True),
@@ -300,16 +294,12 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("export_id", name=op.f("pk_data_export_requests")),
     )
-    op.create_index(
-        op.f("ix_data_export_requests_user_id"), "data_export_requests", ["user_id"], unique=False
-    )
+    op.create_index(op.f("ix_data_export_requests_user_id"), "data_export_requests", ["user_id"], unique=False)
     op.create_table(
         "deletion_requests",
         sa.Column("request_id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column("user_id", sa.UUID(), nullable=False),
-        sa.Column(
-            "requested_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
-        ),
+        sa.Column("requested_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column(
             "grace_period_ends_at",
             sa.DateTime(timezone=True),
@@ -361,9 +351,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.UUID(), nullable=False),
         sa.Column(
             "document_type",
-            sa.Enum(
-                "blood_work", "dexa", "epigenetics", "apple_health_export", "other", name="document_type"
-            ),
+            sa.Enum("blood_work", "dexa", "epigenetics", "apple_health_export", "other", name="document_type"),
             nullable=False,
         ),
         sa.Column("provider_name", sa.Text(), nullable=True),
@@ -373,9 +361,7 @@ def upgrade() -> None:
         sa.Column("mime_type", sa.Text(), server_default="application/pdf", nullable=True),
         sa.Column(
             "parse_status",
-            sa.Enum(
-                "pending", "processing", "parsed", "needs_review", "confirmed", "failed", name="parse_status"
-            ),
+            sa.Enum("pending", "processing", "parsed", "needs_review", "confirmed", "failed", name="parse_status"),
             server_default="pending",
             nullable=False,
         ),
@@ -431,9 +417,7 @@ def upgrade() -> None:
         sa.Column("metric_name", sa.Text(), nullable=True),
         sa.Column("target_value", sa.Numeric(precision=12, scale=4), nullable=True),
         sa.Column("target_unit", sa.Text(), nullable=True),
-        sa.Column(
-            "direction", sa.Enum("minimize", "maximize", "target", name="goal_direction"), nullable=False
-        ),
+        sa.Column("direction", sa.Enum("minimize", "maximize", "target", name="goal_direction"), nullable=False),
         sa.Column("alert_threshold_low", sa.Numeric(precision=12, scale=4), nullable=True),
         sa.Column("alert_threshold_high", sa.Numeric(precision=12, scale=4), nullable=True),
         sa.Column("alert_enabled", sa.Boolean(), server_default=sa.text("true"), nullable=False),
@@ -464,9 +448,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("goal_id", name=op.f("pk_goals")),
     )
-    op.create_index(
-        "ix_goals_user_active", "goals", ["user_id"], unique=False, postgresql_where=sa.text("is_active")
-    )
+    op.create_index("ix_goals_user_active", "goals", ["user_id"], unique=False, postgresql_where=sa.text("is_active"))
     op.create_table(
         "ingestion_jobs",
         sa.Column("job_id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
@@ -524,9 +506,7 @@ def upgrade() -> None:
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("next_retry_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("task_id", sa.Text(), nullable=True),
-        sa.CheckConstraint(
-            "attempts >= 0 AND max_attempts >= 1", name=op.f("ck_ingestion_jobs_attempts_nonnegative")
-        ),
+        sa.CheckConstraint("attempts >= 0 AND max_attempts >= 1", name=op.f("ck_ingestion_jobs_attempts_nonnegative")),
         sa.CheckConstraint("priority BETWEEN 1 AND 10", name=op.f("ck_ingestion_jobs_priority_range")),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.user_id"], name=op.f("fk_ingestion_jobs_user_id_users"), ondelete="CASCADE"
@@ -575,12 +555,8 @@ def upgrade() -> None:
         sa.Column("is_dismissed", sa.Boolean(), server_default=sa.text("false"), nullable=False),
         sa.Column("dismissed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.CheckConstraint(
-            "correlation_r IS NULL OR correlation_r BETWEEN -1 AND 1", name=op.f("ck_insights_r_range")
-        ),
-        sa.CheckConstraint(
-            "p_value IS NULL OR p_value BETWEEN 0 AND 1", name=op.f("ck_insights_p_value_range")
-        ),
+        sa.CheckConstraint("correlation_r IS NULL OR correlation_r BETWEEN -1 AND 1", name=op.f("ck_insights_r_range")),
+        sa.CheckConstraint("p_value IS NULL OR p_value BETWEEN 0 AND 1", name=op.f("ck_insights_p_value_range")),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.user_id"], name=op.f("fk_insights_user_id_users"), ondelete="CASCADE"
         ),
@@ -696,9 +672,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
-        sa.CheckConstraint(
-            "value NOT IN ('NaN', 'Infinity', '-Infinity')", name=op.f("ck_measurements_value_finite")
-        ),
+        sa.CheckConstraint("value NOT IN ('NaN', 'Infinity', '-Infinity')", name=op.f("ck_measurements_value_finite")),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.user_id"], name=op.f("fk_measurements_user_id_users"), ondelete="CASCADE"
         ),
@@ -839,9 +813,7 @@ def upgrade() -> None:
             ["user_id"], ["users.user_id"], name=op.f("fk_oauth_identities_user_id_users"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("identity_id", name=op.f("pk_oauth_identities")),
-        sa.UniqueConstraint(
-            "provider", "provider_user_id", name=op.f("uq_oauth_identities_provider_provider_user_id")
-        ),
+        sa.UniqueConstraint("provider", "provider_user_id", name=op.f("uq_oauth_identities_provider_provider_user_id")),
     )
     op.create_index(op.f("ix_oauth_identities_user_id"), "oauth_identities", ["user_id"], unique=False)
     op.create_table(
@@ -906,21 +878,11 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.CheckConstraint(
-            "distance_unit IN ('miles', 'km')", name=op.f("ck_user_preferences_distance_unit_values")
-        ),
-        sa.CheckConstraint(
-            "energy_unit IN ('kcal', 'kJ')", name=op.f("ck_user_preferences_energy_unit_values")
-        ),
-        sa.CheckConstraint(
-            "height_unit IN ('in', 'cm')", name=op.f("ck_user_preferences_height_unit_values")
-        ),
-        sa.CheckConstraint(
-            "temperature_unit IN ('F', 'C')", name=op.f("ck_user_preferences_temperature_unit_values")
-        ),
-        sa.CheckConstraint(
-            "weight_unit IN ('lbs', 'kg')", name=op.f("ck_user_preferences_weight_unit_values")
-        ),
+        sa.CheckConstraint("distance_unit IN ('miles', 'km')", name=op.f("ck_user_preferences_distance_unit_values")),
+        sa.CheckConstraint("energy_unit IN ('kcal', 'kJ')", name=op.f("ck_user_preferences_energy_unit_values")),
+        sa.CheckConstraint("height_unit IN ('in', 'cm')", name=op.f("ck_user_preferences_height_unit_values")),
+        sa.CheckConstraint("temperature_unit IN ('F', 'C')", name=op.f("ck_user_preferences_temperature_unit_values")),
+        sa.CheckConstraint("weight_unit IN ('lbs', 'kg')", name=op.f("ck_user_preferences_weight_unit_values")),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.user_id"], name=op.f("fk_user_preferences_user_id_users"), ondelete="CASCADE"
         ),
@@ -1424,9 +1386,7 @@ def upgrade() -> None:
         sa.Column("is_warmup", sa.Boolean(), server_default=sa.text("false"), nullable=False),
         sa.Column("notes", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.CheckConstraint(
-            "reps IS NULL OR (reps >= 1 AND reps <= 999)", name=op.f("ck_lifting_sets_reps_range")
-        ),
+        sa.CheckConstraint("reps IS NULL OR (reps >= 1 AND reps <= 999)", name=op.f("ck_lifting_sets_reps_range")),
         sa.CheckConstraint("rpe IS NULL OR (rpe >= 0 AND rpe <= 10)", name=op.f("ck_lifting_sets_rpe_range")),
         sa.CheckConstraint(
             "weight_lbs IS NULL OR (weight_lbs >= 0 AND weight_lbs <= 2000)",
@@ -1452,9 +1412,7 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_lifting_sets_exercise_id_user_id"), "lifting_sets", ["exercise_id", "user_id"], unique=False
     )
-    op.create_index(
-        op.f("ix_lifting_sets_user_id_session_id"), "lifting_sets", ["user_id", "session_id"], unique=False
-    )
+    op.create_index(op.f("ix_lifting_sets_user_id_session_id"), "lifting_sets", ["user_id", "session_id"], unique=False)
     op.create_table(
         "supplement_logs",
         sa.Column("log_id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
@@ -1511,9 +1469,7 @@ def upgrade() -> None:
         sa.Column("parse_confidence", sa.Numeric(precision=3, scale=2), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.CheckConstraint(
-            "flag IN ('H', 'L', 'HH', 'LL', 'ABNORMAL')", name=op.f("ck_blood_markers_flag_values")
-        ),
+        sa.CheckConstraint("flag IN ('H', 'L', 'HH', 'LL', 'ABNORMAL')", name=op.f("ck_blood_markers_flag_values")),
         sa.CheckConstraint(
             "value_canonical IS NULL OR value_canonical NOT IN ('NaN', 'Infinity', '-Infinity')",
             name=op.f("ck_blood_markers_value_canonical_finite"),
@@ -1647,9 +1603,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("region_id", name=op.f("pk_dexa_regions")),
         sa.UniqueConstraint("scan_id", "region", name=op.f("uq_dexa_regions_scan_id_region")),
     )
-    op.create_index(
-        op.f("ix_dexa_regions_user_id_scan_id"), "dexa_regions", ["user_id", "scan_id"], unique=False
-    )
+    op.create_index(op.f("ix_dexa_regions_user_id_scan_id"), "dexa_regions", ["user_id", "scan_id"], unique=False)
     op.create_table(
         "doctor_visit_panels",
         sa.Column("visit_id", sa.UUID(), nullable=False),
@@ -1720,9 +1674,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("organ_age_id", name=op.f("pk_epigenetic_organ_ages")),
-        sa.UniqueConstraint(
-            "test_id", "organ_system", name=op.f("uq_epigenetic_organ_ages_test_id_organ_system")
-        ),
+        sa.UniqueConstraint("test_id", "organ_system", name=op.f("uq_epigenetic_organ_ages_test_id_organ_system")),
     )
     op.create_index(
         op.f("ix_epigenetic_organ_ages_user_id_test_id"),
@@ -1758,9 +1710,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("photo_id", name=op.f("pk_photos")),
     )
-    op.create_index(
-        "ix_photos_user_date", "photos", ["user_id", sa.literal_column("photo_date DESC")], unique=False
-    )
+    op.create_index("ix_photos_user_date", "photos", ["user_id", sa.literal_column("photo_date DESC")], unique=False)
 
 
 def downgrade() -> None:
@@ -1805,9 +1755,7 @@ def downgrade() -> None:
     op.drop_table("wearable_activities")
     op.drop_table("user_preferences")
     op.drop_index("ix_supplements_user_started", table_name="supplements")
-    op.drop_index(
-        "ix_supplements_user_current", table_name="supplements", postgresql_where=sa.text("ended_at IS NULL")
-    )
+    op.drop_index("ix_supplements_user_current", table_name="supplements", postgresql_where=sa.text("ended_at IS NULL"))
     op.drop_table("supplements")
     op.drop_index(op.f("ix_oauth_identities_user_id"), table_name="oauth_identities")
     op.drop_table("oauth_identities")
@@ -1821,9 +1769,7 @@ def downgrade() -> None:
     op.drop_index("ix_lifting_sessions_user_date", table_name="lifting_sessions")
     op.drop_table("lifting_sessions")
     op.drop_index("ix_insights_user_type_created", table_name="insights")
-    op.drop_index(
-        "ix_insights_user_active", table_name="insights", postgresql_where=sa.text("NOT is_dismissed")
-    )
+    op.drop_index("ix_insights_user_active", table_name="insights", postgresql_where=sa.text("NOT is_dismissed"))
     op.drop_table("insights")
     op.drop_index("ix_ingestion_jobs_user_type_queued", table_name="ingestion_jobs")
     op.drop_index(
@@ -1835,9 +1781,7 @@ def downgrade() -> None:
     op.drop_index("ix_goals_user_active", table_name="goals", postgresql_where=sa.text("is_active"))
     op.drop_table("goals")
     op.drop_index("ix_documents_user_created", table_name="documents")
-    op.drop_index(
-        "ix_documents_pending", table_name="documents", postgresql_where=sa.text("parse_status = 'pending'")
-    )
+    op.drop_index("ix_documents_pending", table_name="documents", postgresql_where=sa.text("parse_status = 'pending'"))
     op.drop_table("documents")
     op.drop_index("ix_doctor_visits_user_date", table_name="doctor_visits")
     op.drop_table("doctor_visits")
@@ -1852,9 +1796,7 @@ def downgrade() -> None:
     op.drop_table("users")
     op.drop_table("exercise_dictionary")
     op.drop_index(op.f("ix_biomarker_dictionary_category"), table_name="biomarker_dictionary")
-    op.drop_index(
-        "ix_biomarker_dictionary_aliases", table_name="biomarker_dictionary", postgresql_using="gin"
-    )
+    op.drop_index("ix_biomarker_dictionary_aliases", table_name="biomarker_dictionary", postgresql_using="gin")
     op.drop_table("biomarker_dictionary")
     op.drop_index("ix_audit_log_user_created", table_name="audit_log")
     op.drop_index(op.f("ix_audit_log_table_name_record_id"), table_name="audit_log")

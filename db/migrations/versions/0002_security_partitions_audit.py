@@ -107,9 +107,12 @@ BEGIN
         RAISE EXCEPTION 'year % is outside the supported range 1900-2200', p_year
             USING ERRCODE = 'data_exception';
     END IF;
-    -- Two workers creating the same year at once must not both try.
-    PERFORM pg_advisory_xact_lock(723615, p_year);
     FOREACH parent IN ARRAY ARRAY['wearable_daily', 'wearable_sleep', 'wearable_activities'] LOOP
+        IF to_regclass(format('public.%I', parent || '_' || p_year)) IS NOT NULL THEN
+            CONTINUE;  -- the common case: no lock, so writers of an existing year never queue here
+        END IF;
+        -- Two workers creating the same year at once must not both try.
+        PERFORM pg_advisory_xact_lock(723615, p_year);
         IF to_regclass(format('public.%I', parent || '_' || p_year)) IS NULL THEN
             EXECUTE format('CREATE TABLE public.%I PARTITION OF public.%I FOR VALUES FROM (%L) TO (%L)',
                            parent || '_' || p_year, parent,
@@ -236,9 +239,7 @@ def upgrade() -> None:
             )
     for table, command in WORKER_CROSS_USER.items():
         check = " WITH CHECK (true)" if command == "ALL" else ""
-        op.execute(
-            f"CREATE POLICY worker_cross_user ON {table} FOR {command} TO vitalis_worker USING (true){check}"
-        )
+        op.execute(f"CREATE POLICY worker_cross_user ON {table} FOR {command} TO vitalis_worker USING (true){check}")
 
     # audit_log: readable by the user it concerns; written only by the trigger (SECURITY DEFINER).
     op.execute("GRANT SELECT ON audit_log TO vitalis_api, vitalis_worker, vitalis_readonly, vitalis_admin")
@@ -251,8 +252,7 @@ def upgrade() -> None:
 
     for table in UPDATED_AT_TABLES:
         op.execute(
-            f"CREATE TRIGGER set_updated_at BEFORE UPDATE ON {table}"
-            " FOR EACH ROW EXECUTE FUNCTION set_updated_at()"
+            f"CREATE TRIGGER set_updated_at BEFORE UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION set_updated_at()"
         )
 
     # Partitions for the years and quarters around now; later ones are created on demand.

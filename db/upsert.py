@@ -1,0 +1,98 @@
+"""Validated, idempotent batch writes: INSERT … ON CONFLICT on the natural keys of seed 003 §6."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import literal_column, or_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from db import partitions
+from db.models import PARTITIONED_BY_YEAR, Base
+from db.validation import validate_row
+
+BATCH_SIZE = 1000
+
+
+@dataclass(slots=True)
+class UpsertStats:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def written(self) -> int:
+        return self.inserted + self.updated
+
+    def as_dict(self) -> dict[str, int]:
+        return {"inserted": self.inserted, "updated": self.updated, "unchanged": self.unchanged}
+
+
+def upsert(
+    session: Session,
+    model: type[Base],
+    rows: Iterable[Mapping[str, Any]],
+    key: Sequence[str] | None = None,
+) -> UpsertStats:
+    """Insert `rows` or update the existing row with the same `key`; identical rows are left untouched.
+
+    `key` defaults to the table's natural key (NATURAL_KEYS).
+
+    Every row is validated first, so one bad value refuses the whole batch before anything is written.
+    Duplicates inside the batch are folded (the last one wins), as PostgreSQL refuses to update one row
+    twice in a statement. Rows must all carry the same columns: a missing column is not a NULL.
+    """
+    table = model.__table__
+    key = key or NATURAL_KEYS[table.name]
+    folded: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        validate_row(table.name, row)
+        folded[tuple(row[k] for k in key)] = dict(row)
+    stats = UpsertStats()
+    if not folded:
+        return stats
+    batch = list(folded.values())
+    columns = set(batch[0])
+    if any(set(r) != columns for r in batch):
+        raise ValueError(f"{table.name}: every row of a batch must carry the same columns")
+    if table.name in PARTITIONED_BY_YEAR:
+        partitions.ensure_for_dates(session, (r[PARTITIONED_BY_YEAR[table.name]] for r in batch))
+
+    update_columns = sorted(columns - set(key) - {c.name for c in table.primary_key.columns})
+    for start in range(0, len(batch), BATCH_SIZE):
+        chunk = batch[start : start + BATCH_SIZE]
+        stmt = pg_insert(table).values(chunk)
+        if update_columns:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(key),
+                set_={c: stmt.excluded[c] for c in update_columns},
+                where=or_(*(table.c[c].is_distinct_from(stmt.excluded[c]) for c in update_columns)),
+            )
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
+        # xmax = 0 only on a freshly inserted row version: it tells inserts from updates.
+        flags = session.execute(stmt.returning(table.c[key[0]], _inserted_flag())).all()
+        inserted = sum(1 for _, was_insert in flags if was_insert)
+        stats.inserted += inserted
+        stats.updated += len(flags) - inserted
+        stats.unchanged += len(chunk) - len(flags)
+    return stats
+
+
+def _inserted_flag() -> Any:
+    return literal_column("(xmax = 0)").label("inserted")
+
+
+# The dedup keys of seed 003 §6 (and of the tables whose uniques imply one).
+NATURAL_KEYS: dict[str, Sequence[str]] = {
+    "wearable_daily": ("user_id", "date", "source"),
+    "wearable_sleep": ("user_id", "sleep_date", "source"),
+    "wearable_activities": ("user_id", "source", "source_activity_id", "activity_date"),
+    "blood_markers": ("panel_id", "biomarker_id"),
+    "measurements": ("user_id", "metric", "measured_at", "source"),
+    "mood_journal": ("user_id", "journal_date"),
+    "menstrual_cycles": ("user_id", "cycle_date"),
+}

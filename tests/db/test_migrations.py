@@ -1,0 +1,81 @@
+"""Migrations: the schema builds and unbuilds cleanly, and matches the models."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, make_url, text
+
+from db import migrate
+from db.engine import ROLES
+from db.migrate import include_name, include_object
+from db.models import Base
+from tests.helpers import TEST_DATABASE_URL, recreate_database
+
+SCRATCH_URL = make_url(TEST_DATABASE_URL).set(database="vitalis_test_migrations").render_as_string(False)
+
+
+@pytest.fixture(scope="module")
+def scratch():
+    recreate_database(SCRATCH_URL)
+    engine = create_engine(SCRATCH_URL)
+    yield engine
+    engine.dispose()
+
+
+def _tables(engine) -> set[str]:
+    return set(inspect(engine).get_table_names())
+
+
+def test_upgrade_to_head_and_downgrade_to_base_twice(scratch) -> None:
+    model_tables = set(Base.metadata.tables)
+    for _ in range(2):
+        migrate.upgrade(SCRATCH_URL)
+        tables = _tables(scratch)
+        assert model_tables <= tables
+        assert {"wearable_daily_2026", "wearable_sleep_2026", "wearable_activities_2026"} <= tables
+        assert migrate.current_revision(scratch) == migrate.head_revision()
+
+        migrate.downgrade(SCRATCH_URL)
+        assert _tables(scratch) <= {"alembic_version"}
+        with scratch.connect() as conn:
+            leftover_types = (
+                conn.execute(
+                    text("SELECT typname FROM pg_type WHERE typnamespace = 'public'::regnamespace AND typtype = 'e'")
+                )
+                .scalars()
+                .all()
+            )
+            leftover_functions = (
+                conn.execute(text("SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace"))
+                .scalars()
+                .all()
+            )
+        assert leftover_types == []
+        assert leftover_functions == []
+
+
+def test_models_and_migrations_describe_the_same_schema(engine) -> None:
+    """A model changed without a migration (or the reverse) shows up here, not in production."""
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn,
+            opts={"compare_type": True, "include_name": include_name, "include_object": include_object},
+        )
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_roles_exist_and_the_app_may_switch_to_them(engine) -> None:
+    with engine.connect() as conn:
+        for role in ROLES:
+            assert conn.execute(text("SELECT pg_has_role(current_user, :r, 'MEMBER')"), {"r": role}).scalar()
+        bypass = dict(
+            conn.execute(text("SELECT rolname, rolbypassrls FROM pg_roles WHERE rolname LIKE 'vitalis_%'")).all()
+        )
+    assert bypass == {
+        "vitalis_api": False,
+        "vitalis_worker": False,
+        "vitalis_readonly": False,
+        "vitalis_admin": True,
+    }

@@ -1,0 +1,83 @@
+"""The base class of every job task: ingestion_jobs bookkeeping, bounded retries, no sleeping.
+
+A task receives a job id, re-reads the job, and runs a plain function with it. Transient failures
+(a provider's 429/5xx, a dropped connection) are retried later by Celery with exponential backoff or the
+provider's Retry-After; anything else fails the job at once with the error recorded on it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from typing import Any
+
+from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
+
+from db import jobs
+from db.engine import worker_scope
+from db.models.enums import JobStatus
+
+log = logging.getLogger(__name__)
+
+
+class TransientError(Exception):
+    """A failure worth retrying later; `retry_after` (seconds) is the provider's own hint, if any."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return "the job ran past its time limit and was stopped"
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class JobTask(Task):
+    abstract = True
+    acks_late = True
+    max_retries = 3
+
+    def retry_countdown(self, exc: TransientError) -> float:
+        base = float(self.app.conf.get("vitalis_retry_base_seconds", 30))
+        cap = float(self.app.conf.get("vitalis_retry_max_seconds", 3600))
+        backoff = min(cap, base * 2**self.request.retries)
+        # Full jitter spreads a burst of retries (many users hitting one provider's outage) over time.
+        countdown = random.uniform(backoff / 2, backoff)  # noqa: S311 (not cryptographic)
+        return max(countdown, exc.retry_after or 0.0)
+
+    def run_job(self, job_id: str, work: Callable[[jobs.JobSnapshot], dict[str, Any]]) -> dict[str, Any]:
+        with worker_scope() as session:
+            job = jobs.start(session, job_id, task_id=self.request.id)
+        if job.status == JobStatus.SUCCEEDED:
+            # Redelivered after it finished (acks_late and a lost ack): the work is done, do not redo it.
+            return job.result or {}
+        log.info("job %s (%s) attempt %d started", job.job_id, job.job_type, job.attempts)
+        try:
+            result = work(job)
+        except TransientError as exc:
+            if self.request.retries < self.max_retries:
+                countdown = self.retry_countdown(exc)
+                with worker_scope() as session:
+                    jobs.retry_later(session, job_id, describe(exc), countdown)
+                log.warning("job %s attempt %d will retry in %.0fs", job.job_id, job.attempts, countdown)
+                raise self.retry(exc=exc, countdown=countdown) from exc
+            self._fail(job, exc)
+            raise
+        except Exception as exc:
+            self._fail(job, exc)
+            raise
+        with worker_scope() as session:
+            jobs.succeed(session, job_id, result)
+        log.info("job %s succeeded", job.job_id)
+        return result
+
+    def _fail(self, job: jobs.JobSnapshot, exc: BaseException) -> None:
+        with worker_scope() as session:
+            jobs.fail(session, job.job_id, describe(exc))
+        # Only the error class reaches the log: its message may quote a health value.
+        log.error("job %s failed after %d attempt(s): %s", job.job_id, job.attempts, type(exc).__name__)

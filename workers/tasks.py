@@ -1,0 +1,76 @@
+"""Celery tasks: thin wrappers that take a job id and call plain functions (see workers.jobtask)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from celery import Task, shared_task
+
+from db import jobs, partitions
+from db.engine import admin_scope, user_scope, worker_scope
+from db.models.enums import DataSource, JobType
+from workers import daily
+from workers.jobtask import JobTask
+
+
+@shared_task(bind=True, base=JobTask, name="vitalis.ingest.manual_daily")
+def ingest_manual_daily(self: JobTask, job_id: str) -> dict[str, Any]:
+    """Record a daily summary a person typed in (payload: date, metrics)."""
+
+    def work(job: jobs.JobSnapshot) -> dict[str, Any]:
+        if job.user_id is None:
+            raise ValueError("a manual daily summary needs a user")
+        with user_scope(job.user_id, request_id=job.job_id) as session:
+            return daily.record_daily(session, job.user_id, DataSource.MANUAL, job.payload)
+
+    return self.run_job(job_id, work)
+
+
+@shared_task(bind=True, base=JobTask, name="vitalis.nightly")
+def nightly(self: JobTask, job_id: str | None = None) -> dict[str, Any]:
+    """The nightly run: partition upkeep ahead of need (the insight fan-out joins it here)."""
+    if job_id is None:  # started by beat: the run records itself
+        job_id = str(create_job(JobType.NIGHTLY))
+
+    def work(job: jobs.JobSnapshot) -> dict[str, Any]:
+        with admin_scope() as session:
+            return partitions.ensure_ahead(session)
+
+    return self.run_job(job_id, work)
+
+
+def create_job(
+    job_type: JobType,
+    *,
+    user_id: uuid.UUID | None = None,
+    source: DataSource | None = None,
+    payload: dict[str, Any] | None = None,
+    max_attempts: int = JobTask.max_retries + 1,
+) -> uuid.UUID:
+    with worker_scope() as session:
+        return jobs.create(
+            session,
+            job_type=job_type,
+            user_id=user_id,
+            source=source,
+            payload=payload,
+            max_attempts=max_attempts,
+        )
+
+
+def enqueue(
+    task: Task,
+    job_type: JobType,
+    *,
+    user_id: uuid.UUID | None = None,
+    source: DataSource | None = None,
+    payload: dict[str, Any] | None = None,
+) -> uuid.UUID:
+    """Record a queued job, then send its task. The job row is committed before the message exists, so
+    a worker never receives a job id it cannot find."""
+    job_id = create_job(job_type, user_id=user_id, source=source, payload=payload, max_attempts=task.max_retries + 1)
+    result = task.apply_async(args=[str(job_id)])
+    with worker_scope() as session:
+        jobs.set_task_id(session, job_id, result.id)
+    return job_id
