@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import literal_column, or_
+from sqlalchemy import or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -61,6 +61,7 @@ def upsert(
     if table.name in PARTITIONED_BY_YEAR:
         partitions.ensure_for_dates(session, (r[PARTITIONED_BY_YEAR[table.name]] for r in batch))
 
+    key_columns = [table.c[k] for k in key]
     update_columns = sorted(columns - set(key) - {c.name for c in table.primary_key.columns})
     for start in range(0, len(batch), BATCH_SIZE):
         chunk = batch[start : start + BATCH_SIZE]
@@ -73,17 +74,15 @@ def upsert(
             )
         else:
             stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
-        # xmax = 0 only on a freshly inserted row version: it tells inserts from updates.
-        flags = session.execute(stmt.returning(table.c[key[0]], _inserted_flag())).all()
-        inserted = sum(1 for _, was_insert in flags if was_insert)
+        keys = [tuple(r[k] for k in key) for r in chunk]
+        # Which keys exist already tells inserts from updates (xmax cannot be read from partitioned tables).
+        existing = {tuple(r) for r in session.execute(select(*key_columns).where(tuple_(*key_columns).in_(keys)))}
+        returned = [tuple(r) for r in session.execute(stmt.returning(*key_columns))]
+        inserted = sum(1 for k in returned if k not in existing)
         stats.inserted += inserted
-        stats.updated += len(flags) - inserted
-        stats.unchanged += len(chunk) - len(flags)
+        stats.updated += len(returned) - inserted
+        stats.unchanged += len(chunk) - len(returned)
     return stats
-
-
-def _inserted_flag() -> Any:
-    return literal_column("(xmax = 0)").label("inserted")
 
 
 # The dedup keys of seed 003 §6 (and of the tables whose uniques imply one).

@@ -51,3 +51,84 @@ def create_user(session: Session, email: str | None = None) -> uuid.UUID:
     session.add(user)
     session.flush()
     return user.user_id
+
+
+# Values for NOT NULL columns whose CHECK constraints a generic value would break.
+COLUMN_VALUES = {
+    ("goals", "metric_type"): "custom",
+    ("measurements", "unit"): "kg",
+    ("blood_markers", "value_numeric"): 5.2,
+    ("wearable_activities", "source_activity_id"): "act-1",
+}
+
+
+def _generic_value(column):
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    from sqlalchemy import Boolean, Date, DateTime, Enum, Integer, Numeric, SmallInteger, Text
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    kind = column.type
+    if isinstance(kind, Enum):
+        return kind.enums[0]
+    if isinstance(kind, DateTime):
+        return datetime(2026, 3, 14, 8, 0, tzinfo=UTC)
+    if isinstance(kind, Date):
+        return date(2026, 3, 14)
+    if isinstance(kind, SmallInteger | Integer):
+        return 1
+    if isinstance(kind, Numeric):
+        return Decimal(1)
+    if isinstance(kind, Boolean):
+        return False
+    if isinstance(kind, ARRAY):
+        return []
+    if isinstance(kind, Text):
+        return f"{column.table.name}-{column.name}-{uuid.uuid4().hex[:8]}"
+    raise TypeError(f"no test value for {column.table.name}.{column.name} ({kind})")
+
+
+def insert_row(session: Session, table_name: str, user_id: uuid.UUID, made: dict[str, dict] | None = None) -> dict:
+    """Insert a minimal valid row of `table_name` owned by `user_id`, creating parent rows as needed.
+
+    Built from the table's metadata, so a table added later gets rows here without a hand-written factory.
+    Returns the row's primary-key values.
+    """
+    from sqlalchemy import insert
+
+    from db.models import Base
+    from db.partitions import ensure_years
+
+    made = {} if made is None else made
+    if table_name in made:
+        return made[table_name]
+    table = Base.metadata.tables[table_name]
+    values: dict = {}
+    for column in table.columns:
+        if column.name == "user_id":
+            values["user_id"] = user_id
+            continue
+        if (table_name, column.name) in COLUMN_VALUES:
+            values[column.name] = COLUMN_VALUES[(table_name, column.name)]
+            continue
+        if column.nullable or column.server_default is not None:
+            continue
+        fks = list(column.foreign_keys)
+        if fks:
+            parent = fks[0].column.table.name
+            if parent == "users":
+                values[column.name] = user_id
+            elif parent == "accounts":
+                from db.models import User
+
+                values[column.name] = session.get(User, user_id).account_id
+            else:
+                values[column.name] = insert_row(session, parent, user_id, made)[fks[0].column.name]
+            continue
+        values[column.name] = _generic_value(column)
+    if table_name in ("wearable_daily", "wearable_sleep", "wearable_activities"):
+        ensure_years(session, [2026])
+    pk = session.execute(insert(table).values(values).returning(*table.primary_key.columns)).one()
+    made[table_name] = dict(pk._mapping)
+    return made[table_name]

@@ -130,7 +130,8 @@ DECLARE
     q_start timestamptz := date_trunc('quarter', p_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
     q_name text := 'audit_log_' || to_char(p_at AT TIME ZONE 'UTC', 'YYYY"q"Q');
 BEGIN
-    PERFORM pg_advisory_xact_lock(723616, extract(epoch FROM q_start)::integer);
+    PERFORM pg_advisory_xact_lock(723616, (extract(year FROM q_start AT TIME ZONE 'UTC') * 10
+                                          + extract(quarter FROM q_start AT TIME ZONE 'UTC'))::integer);
     IF to_regclass('public.' || q_name) IS NULL THEN
         EXECUTE format('CREATE TABLE public.%I PARTITION OF public.audit_log FOR VALUES FROM (%L) TO (%L)',
                        q_name, q_start, q_start + interval '3 months');

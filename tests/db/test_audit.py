@@ -1,0 +1,88 @@
+"""Audit: every insert, update and delete of user data leaves exactly one audit row."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select, update
+
+from db.engine import admin_scope, user_scope
+from db.models import AuditLog, ConnectedDevice, Measurement
+from db.models.enums import DataSource, MeasurementMetric
+
+
+def _trail(record_id: uuid.UUID) -> list[AuditLog]:
+    with admin_scope() as session:
+        return list(
+            session.scalars(
+                select(AuditLog).where(AuditLog.record_id == record_id).order_by(AuditLog.created_at, AuditLog.action)
+            )
+        )
+
+
+def test_insert_update_delete_each_leave_one_audit_row_with_old_and_new_values(committed_users) -> None:
+    user, _ = committed_users
+    request_id = uuid.uuid4()
+    with user_scope(user, request_id=request_id) as session:
+        row = Measurement(
+            user_id=user,
+            metric=MeasurementMetric.WEIGHT,
+            value=81.5,
+            unit="kg",
+            measured_at=datetime(2026, 5, 1, 7, 30, tzinfo=UTC),
+            source=DataSource.MANUAL,
+        )
+        session.add(row)
+        session.flush()
+        measurement_id = row.measurement_id
+    with user_scope(user, request_id=request_id) as session:
+        session.execute(update(Measurement).where(Measurement.measurement_id == measurement_id).values(value=80.9))
+    with user_scope(user, request_id=request_id) as session:
+        session.execute(delete(Measurement).where(Measurement.measurement_id == measurement_id))
+
+    trail = _trail(measurement_id)
+    assert [r.action.value for r in trail] == ["INSERT", "UPDATE", "DELETE"]
+    insert, change, removal = trail
+    assert insert.old_values is None and insert.new_values["value"] == 81.5
+    assert change.old_values["value"] == 81.5 and change.new_values["value"] == 80.9
+    assert removal.old_values["value"] == 80.9 and removal.new_values is None
+    for r in trail:
+        assert r.table_name == "measurements"
+        assert r.user_id == user
+        assert r.action_by == user
+        assert r.request_id == request_id
+
+
+def test_an_update_that_changes_nothing_leaves_no_audit_row(committed_users) -> None:
+    user, _ = committed_users
+    with user_scope(user) as session:
+        row = Measurement(
+            user_id=user,
+            metric=MeasurementMetric.HEIGHT,
+            value=180,
+            unit="cm",
+            measured_at=datetime(2026, 5, 1, tzinfo=UTC),
+            source=DataSource.MANUAL,
+        )
+        session.add(row)
+        session.flush()
+        measurement_id = row.measurement_id
+    with user_scope(user) as session:
+        session.execute(update(Measurement).where(Measurement.measurement_id == measurement_id).values(value=180))
+    assert [r.action.value for r in _trail(measurement_id)] == ["INSERT"]
+
+
+def test_tokens_never_reach_the_audit_log(committed_users) -> None:
+    user, _ = committed_users
+    with user_scope(user) as session:
+        device = ConnectedDevice(
+            user_id=user, source=DataSource.OURA, access_token_enc="ciphertext-a", refresh_token_enc="ciphertext-r"
+        )
+        session.add(device)
+        session.flush()
+        device_id = device.device_id
+    (entry,) = _trail(device_id)
+    assert "access_token_enc" not in entry.new_values
+    assert "refresh_token_enc" not in entry.new_values
+    assert entry.new_values["source"] == "oura"
