@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from db.settings import Settings, load_settings
@@ -20,21 +20,21 @@ class Check:
     detail: str
 
 
-def run_checks(echo: Callable[[str], None] = print) -> int:
+def run_checks(echo: Callable[[str], None] = print, engine: Engine | None = None) -> int:
     """Print one line per check; return 1 if any check failed, else 0."""
     settings = load_settings()
     results: list[Check] = [_configuration(settings)]
-    engine = None
     try:
-        from db.engine import get_engine
+        if engine is None:
+            from db.engine import get_engine
 
-        engine = get_engine()
+            engine = get_engine()
         with engine.connect() as conn:
             version = conn.execute(text("SHOW server_version_num")).scalar_one()
             results.append(_server_version(int(version)))
     except Exception as exc:
         results.append(Check("database", "fail", f"cannot connect: {_first_line(exc)}"))
-    if engine is not None:
+    else:
         results += _schema_checks(engine)
     results.append(_broker(settings))
 
@@ -68,7 +68,7 @@ def _server_version(version: int) -> Check:
     return Check("database", "ok", f"connected, PostgreSQL {human}")
 
 
-def _schema_checks(engine) -> list[Check]:
+def _schema_checks(engine: Engine) -> list[Check]:
     from db import migrate
 
     checks = []

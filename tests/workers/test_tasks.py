@@ -130,3 +130,22 @@ def test_a_transient_failure_is_retried_a_bounded_number_of_times_then_fails(app
     assert job.status == JobStatus.FAILED
     assert job.attempts == JobTask.max_retries + 1
     assert job.error_message == "TransientError: provider answered 503 Service Unavailable"
+
+
+def test_the_nightly_run_records_itself_and_keeps_partitions_ahead(app) -> None:
+    from sqlalchemy import text
+
+    from db.models import IngestionJob
+
+    result = app.tasks["vitalis.nightly"].apply_async().get(timeout=TIMEOUT)
+
+    assert result == {"years_ensured": 2, "audit_quarters_ensured": 5}
+    with worker_scope() as session:
+        job = session.scalars(
+            select(IngestionJob).where(IngestionJob.job_type == JobType.NIGHTLY).order_by(IngestionJob.queued_at.desc())
+        ).first()
+        assert (job.status, job.user_id, job.result) == (JobStatus.SUCCEEDED, None, result)
+        next_year = session.execute(
+            text("SELECT to_regclass('wearable_daily_' || (extract(year FROM now())::int + 1))")
+        ).scalar()
+    assert next_year is not None
