@@ -78,6 +78,13 @@ def _summary(result: dict | None) -> str:
     return ", ".join(f"{k}={v}" for k, v in result.items() if isinstance(v, int | float | str))
 
 
+def _keys(args: argparse.Namespace) -> int:
+    from db.crypto import new_key
+
+    print(new_key())
+    return 0
+
+
 def _doctor(args: argparse.Namespace) -> int:
     from workers.doctor import run_checks
 
@@ -123,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     jobs = sub.add_parser("jobs", help="recent jobs and what happened to them")
     jobs.add_argument("-n", "--limit", type=int, default=20)
     jobs.set_defaults(func=_jobs)
+
+    keys = sub.add_parser("keys", help="print a new token-encryption key for VITALIS_TOKEN_KEYS")
+    keys.set_defaults(func=_keys)
 
     doctor = sub.add_parser("doctor", help="check database, broker, migrations and configuration")
     doctor.set_defaults(func=_doctor)

@@ -57,7 +57,9 @@ def _configuration(settings: Settings) -> Check:
         url = make_url(settings.database_url)  # type: ignore[arg-type]
         where = f"PostgreSQL at {url.render_as_string(hide_password=True)}"
     broker = "Redis (REDIS_URL)" if settings.redis_url else "the database (no REDIS_URL set)"
-    keys = "" if settings.token_keys else "; VITALIS_TOKEN_KEYS is not set, so no provider can be connected"
+    keys = ""
+    if not settings.token_keys and not settings.embedded:
+        keys = "; VITALIS_TOKEN_KEYS is not set, so no provider can be connected (`vitalis keys new` makes one)"
     return Check("configuration", "warn" if keys else "ok", f"{where}; broker: {broker}{keys}")
 
 
