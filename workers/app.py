@@ -28,3 +28,5 @@ def make_app(broker_url: str | None = None, result_backend: str | None = None) -
 
 
 app = make_app()
+# Shared tasks and AsyncResult in this process resolve to this app, not Celery's amqp default.
+app.set_default()

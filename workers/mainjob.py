@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 
 from sqlalchemy import select, text
 
@@ -50,13 +51,14 @@ def main_job(timeout: float = 120.0) -> int:
         user_id = _demo_user()
         print(f"  {DEMO_EMAIL} ({user_id})")
 
-    worker = _start_worker()
+    worker_log = settings.home / "worker.log"
+    worker = _start_worker(worker_log)
     try:
-        from workers.tasks import enqueue, ingest_manual_daily
+        from workers.tasks import enqueue
 
         with step("job: record today's summary through a worker"):
             job_id = enqueue(
-                ingest_manual_daily,
+                "vitalis.ingest.manual_daily",
                 JobType.SMOKE,
                 user_id=user_id,
                 payload={"date": date.today().isoformat(), "metrics": DEMO_METRICS},
@@ -102,14 +104,21 @@ def _demo_user() -> uuid.UUID:
         return user.user_id
 
 
-def _start_worker() -> subprocess.Popen[bytes]:
+def _start_worker(log_path: Path) -> subprocess.Popen[bytes]:
     with step("worker"):
         # A separate process, as in production; it joins the same database (embedded or not).
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "workers.cli", "worker", "--pool", "solo", "--loglevel", "WARNING"],
-            env=os.environ.copy(),
-        )
-        print(f"  worker pid {worker.pid}")
+        env = os.environ.copy()
+        # Celery warns about running as root; in a container or CI that is the norm, not news.
+        env["PYTHONWARNINGS"] = "ignore::celery.exceptions.SecurityWarning"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("ab") as log:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "workers.cli", "worker", "--pool", "solo", "--loglevel", "INFO"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        print(f"  worker pid {worker.pid}, log {log_path}")
     return worker
 
 

@@ -60,7 +60,7 @@ def create_job(
 
 
 def enqueue(
-    task: Task,
+    task: Task | str,
     job_type: JobType,
     *,
     user_id: uuid.UUID | None = None,
@@ -68,7 +68,11 @@ def enqueue(
     payload: dict[str, Any] | None = None,
 ) -> uuid.UUID:
     """Record a queued job, then send its task. The job row is committed before the message exists, so
-    a worker never receives a job id it cannot find."""
+    a worker never receives a job id it cannot find. A task given by name is looked up on workers.app."""
+    if isinstance(task, str):
+        from workers.app import app
+
+        task = app.tasks[task]
     job_id = create_job(job_type, user_id=user_id, source=source, payload=payload, max_attempts=task.max_retries + 1)
     result = task.apply_async(args=[str(job_id)])
     with worker_scope() as session:
