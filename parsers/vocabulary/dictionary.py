@@ -456,6 +456,9 @@ def load_dictionary(path: Path | None = None) -> BiomarkerDictionary:
     return _load(Path(path))
 
 
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @functools.lru_cache(maxsize=1)
 def _load_default() -> BiomarkerDictionary:
     return _load(DEFAULT_PATH)
@@ -463,7 +466,8 @@ def _load_default() -> BiomarkerDictionary:
 
 def _load(path: Path) -> BiomarkerDictionary:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's loader is about ten times faster than the pure-Python one on this file.
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         raise DictionaryError(f"{path.name}: not valid YAML: {exc}") from exc
     return BiomarkerDictionary(parse_markers(document))
