@@ -24,24 +24,12 @@ from typing import Any
 
 import yaml
 
+from db.models.enums import BiomarkerCategory
+
 DEFAULT_PATH = Path(__file__).with_name("biomarkers.yaml")
 
-# The database enum `biomarker_category`; the order is the dashboard's grouping order.
-CATEGORIES: tuple[str, ...] = (
-    "metabolic",
-    "lipids",
-    "lipids_advanced",
-    "fatty_acids",
-    "thyroid",
-    "hormones",
-    "hematology",
-    "inflammation",
-    "vitamins_minerals",
-    "heavy_metals",
-    "immunology",
-    "urinalysis",
-    "other",
-)
+# The database enum `biomarker_category` is the one list; its order is the dashboard's grouping order.
+CATEGORIES: tuple[str, ...] = tuple(c.value for c in BiomarkerCategory)
 
 SPECIMENS: frozenset[str] = frozenset({"serum", "plasma", "serum_or_plasma", "whole_blood", "rbc", "urine"})
 
