@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import IngestionJob
@@ -48,8 +48,10 @@ def create(
     payload: dict[str, Any] | None = None,
     priority: int = 5,
     max_attempts: int = 3,
+    task_id: str | None = None,
 ) -> uuid.UUID:
     job = IngestionJob(
+        task_id=task_id,
         user_id=user_id,
         job_type=job_type,
         source=source,
@@ -132,7 +134,3 @@ def recent(session: Session, *, limit: int = 20, user_id: uuid.UUID | None = Non
     if user_id is not None:
         query = query.where(IngestionJob.user_id == user_id)
     return list(session.scalars(query))
-
-
-def set_task_id(session: Session, job_id: uuid.UUID, task_id: str) -> None:
-    session.execute(update(IngestionJob).where(IngestionJob.job_id == job_id).values(task_id=task_id))

@@ -77,7 +77,7 @@ def main_job(timeout: float = 120.0) -> int:
     if job.status != JobStatus.SUCCEEDED:
         print(f"error: {job.error_message}")
         return 1
-    print("result: " + ", ".join(f"{k}={v}" for k, v in (job.result or {}).items()))
+    print("result: " + ", ".join(f"{k}={v}" for k, v in sorted((job.result or {}).items())))
     with get_engine().connect() as conn:
         audit = conn.execute(
             text("SELECT count(*) FROM audit_log WHERE user_id = :u AND table_name = 'wearable_daily'"),

@@ -47,6 +47,7 @@ def create_job(
     source: DataSource | None = None,
     payload: dict[str, Any] | None = None,
     max_attempts: int = JobTask.max_retries + 1,
+    task_id: str | None = None,
 ) -> uuid.UUID:
     with worker_scope() as session:
         return jobs.create(
@@ -56,6 +57,7 @@ def create_job(
             source=source,
             payload=payload,
             max_attempts=max_attempts,
+            task_id=task_id,
         )
 
 
@@ -73,8 +75,14 @@ def enqueue(
         from workers.app import app
 
         task = app.tasks[task]
-    job_id = create_job(job_type, user_id=user_id, source=source, payload=payload, max_attempts=task.max_retries + 1)
-    result = task.apply_async(args=[str(job_id)])
-    with worker_scope() as session:
-        jobs.set_task_id(session, job_id, result.id)
+    task_id = str(uuid.uuid4())
+    job_id = create_job(
+        job_type,
+        user_id=user_id,
+        source=source,
+        payload=payload,
+        max_attempts=task.max_retries + 1,
+        task_id=task_id,
+    )
+    task.apply_async(args=[str(job_id)], task_id=task_id)
     return job_id
