@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import Table, literal_column, or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -61,28 +61,38 @@ def upsert(
     if table.name in PARTITIONED_BY_YEAR:
         partitions.ensure_for_dates(session, (r[PARTITIONED_BY_YEAR[table.name]] for r in batch))
 
-    key_columns = [table.c[k] for k in key]
     update_columns = sorted(columns - set(key) - {c.name for c in table.primary_key.columns})
+    stmt = pg_insert(table)
+    if update_columns:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(key),
+            set_={c: stmt.excluded[c] for c in update_columns},
+            where=or_(*(table.c[c].is_distinct_from(stmt.excluded[c]) for c in update_columns)),
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
+    stmt = stmt.returning(_inserted_flag(table))
     for start in range(0, len(batch), BATCH_SIZE):
         chunk = batch[start : start + BATCH_SIZE]
-        stmt = pg_insert(table).values(chunk)
-        if update_columns:
-            stmt = stmt.on_conflict_do_update(
-                index_elements=list(key),
-                set_={c: stmt.excluded[c] for c in update_columns},
-                where=or_(*(table.c[c].is_distinct_from(stmt.excluded[c]) for c in update_columns)),
-            )
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
-        keys = [tuple(r[k] for k in key) for r in chunk]
-        # Which keys exist already tells inserts from updates (xmax cannot be read from partitioned tables).
-        existing = {tuple(r) for r in session.execute(select(*key_columns).where(tuple_(*key_columns).in_(keys)))}
-        returned = [tuple(r) for r in session.execute(stmt.returning(*key_columns))]
-        inserted = sum(1 for k in returned if k not in existing)
+        # One statement compiled once, executed as multi-row VALUES pages (SQLAlchemy's insertmanyvalues).
+        flags = session.execute(stmt, chunk).scalars().all()
+        inserted = sum(flags)
         stats.inserted += inserted
-        stats.updated += len(returned) - inserted
-        stats.unchanged += len(chunk) - len(returned)
+        stats.updated += len(flags) - inserted
+        stats.unchanged += len(chunk) - len(flags)
     return stats
+
+
+def _inserted_flag(table: Table) -> Any:
+    """True for a row this statement inserted, false for one it updated.
+
+    xmax, the usual tell, cannot be read from a partitioned table. An update stamps updated_at with the
+    wall clock (set_updated_at), so a row whose two stamps are still equal was just inserted. A table
+    without updated_at falls back to created_at being this transaction's start.
+    """
+    if "updated_at" in table.c:
+        return literal_column("created_at = updated_at")
+    return literal_column("created_at = transaction_timestamp()")
 
 
 # The dedup keys of seed 003 §6 (and of the tables whose uniques imply one).

@@ -92,9 +92,11 @@ CREATE OR REPLACE FUNCTION app_current_user_id() RETURNS uuid
 LANGUAGE sql STABLE AS
 $$ SELECT NULLIF(current_setting('app.current_user_id', true), '')::uuid $$;
 
+-- clock_timestamp, not now(): a row inserted and updated in one transaction then shows both times,
+-- which is how batch writes tell an insert from an update (db.upsert).
 CREATE OR REPLACE FUNCTION set_updated_at() RETURNS trigger
 LANGUAGE plpgsql AS
-$$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$;
+$$ BEGIN NEW.updated_at := clock_timestamp(); RETURN NEW; END $$;
 
 -- Yearly partitions of the wearable tables, created on demand so an insert for any year succeeds.
 CREATE OR REPLACE FUNCTION vitalis_ensure_year_partitions(p_year integer) RETURNS void
