@@ -29,10 +29,3 @@ def ensure_ahead(session: Session, now: datetime | None = None) -> dict[str, int
     for quarter in range(5):
         session.execute(text("SELECT vitalis_ensure_audit_partition(:at)"), {"at": now + timedelta(days=92 * quarter)})
     return {"years_ensured": 2, "audit_quarters_ensured": 5}
-
-
-def partition_of(session: Session, table: str, key_column: str, row_key: object) -> str | None:
-    """The partition that holds the row whose `key_column` equals `row_key` (for checks and reports)."""
-    return session.execute(
-        text(f"SELECT tableoid::regclass::text FROM {table} WHERE {key_column} = :key"), {"key": row_key}
-    ).scalar()

@@ -56,7 +56,17 @@ def _jobs(args: argparse.Namespace) -> int:
     from db.engine import worker_scope
 
     with worker_scope() as session:
-        rows = jobs.recent(session, limit=args.limit)
+        user_id = None
+        if args.user:
+            from sqlalchemy import select
+
+            from db.models import User
+
+            user_id = session.scalar(select(User.user_id).where(User.email == args.user.strip().lower()))
+            if user_id is None:
+                print(f"no user with email {args.user}")
+                return 1
+        rows = jobs.recent(session, limit=args.limit, user_id=user_id)
         if not rows:
             print("no jobs yet")
             return 0
@@ -129,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     jobs = sub.add_parser("jobs", help="recent jobs and what happened to them")
     jobs.add_argument("-n", "--limit", type=int, default=20)
+    jobs.add_argument("-u", "--user", metavar="EMAIL", help="only this user's jobs")
     jobs.set_defaults(func=_jobs)
 
     keys = sub.add_parser("keys", help="print a new token-encryption key for VITALIS_TOKEN_KEYS")

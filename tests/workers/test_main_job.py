@@ -33,9 +33,12 @@ def test_vitalis_run_takes_a_job_through_an_embedded_database_and_the_database_b
     assert again.returncode == 0, again.stdout + again.stderr
     assert "unchanged=1" in again.stdout
 
-    jobs = _vitalis(home, "jobs")
+    jobs = _vitalis(home, "jobs", "--user", "demo@vitalis.local")
     assert jobs.returncode == 0, jobs.stderr
     assert jobs.stdout.count("succeeded") == 2
+    assert (
+        _vitalis(home, "jobs", "--user", "nobody@example.org").stdout.strip() == "no user with email nobody@example.org"
+    )
 
     doctor = _vitalis(home, "doctor")
     assert "[ok  ] migrations" in doctor.stdout
