@@ -86,3 +86,36 @@ def test_tokens_never_reach_the_audit_log(committed_users) -> None:
     assert "access_token_enc" not in entry.new_values
     assert "refresh_token_enc" not in entry.new_values
     assert entry.new_values["source"] == "oura"
+
+
+def test_a_batch_upsert_audits_each_inserted_and_changed_row_once(committed_users) -> None:
+    from datetime import date
+
+    from sqlalchemy import func
+
+    from db.models import WearableDaily
+    from db.upsert import upsert
+
+    user, _ = committed_users
+    rows = [
+        {"user_id": user, "date": date(2026, 7, d), "source": DataSource.WHOOP, "recovery_score": 50 + d}
+        for d in range(1, 11)
+    ]
+    with user_scope(user) as session:
+        upsert(session, WearableDaily, rows)
+    changed = [dict(r, recovery_score=r["recovery_score"] + 1) if r["date"].day <= 3 else r for r in rows]
+    with user_scope(user) as session:
+        stats = upsert(session, WearableDaily, changed)
+    assert stats.as_dict() == {"inserted": 0, "updated": 3, "unchanged": 7}
+
+    with admin_scope() as session:
+        counts = dict(
+            session.execute(
+                select(AuditLog.action, func.count())
+                .where(AuditLog.user_id == user, AuditLog.table_name == "wearable_daily")
+                .group_by(AuditLog.action)
+            ).all()
+        )
+        updates = session.scalars(select(AuditLog).where(AuditLog.user_id == user, AuditLog.action == "UPDATE")).all()
+    assert {a.value: n for a, n in counts.items()} == {"INSERT": 10, "UPDATE": 3}
+    assert sorted(u.new_values["recovery_score"] - u.old_values["recovery_score"] for u in updates) == [1, 1, 1]

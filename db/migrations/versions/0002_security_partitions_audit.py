@@ -55,6 +55,13 @@ USER_TABLES = {
     "deletion_requests": "request_id",
     "data_export_requests": "export_id",
 }
+# Link tables whose first key column does not identify a row alone.
+AUDIT_EXTRA_KEY = {"doctor_visit_panels": ("panel_id",)}
+AUDIT_EVENTS = {
+    "INSERT": "NEW TABLE AS new_rows",
+    "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+    "DELETE": "OLD TABLE AS old_rows",
+}
 # Job bookkeeping changes on every attempt; auditing it would bury the health-data trail in noise.
 NOT_AUDITED = {"ingestion_jobs"}
 SHARED_TABLES = ("biomarker_dictionary", "exercise_dictionary")
@@ -142,37 +149,67 @@ END
 $$;
 
 -- Seed §11: every INSERT/UPDATE/DELETE of user data leaves one row in audit_log.
--- TG_ARGV[0] is the column that identifies the row, TG_ARGV[1] the logical (parent) table name, since
--- a trigger on a partitioned table fires on the partition.
-CREATE OR REPLACE FUNCTION audit_trigger_fn() RETURNS trigger
+-- Statement-level triggers with transition tables: one INSERT ... SELECT into audit_log per statement,
+-- not one trigger call per row, which matters for batch syncs of thousands of rows.
+-- TG_ARGV[0] is the column that identifies a row, TG_ARGV[1] the table's name as users know it, and
+-- TG_ARGV[2] (optional) a second identifying column for link tables with a composite key.
+
+-- Secrets never enter the audit trail, and bulky provider payloads are kept once, in their table.
+CREATE OR REPLACE FUNCTION audit_strip(row_values jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS
+$$ SELECT row_values - 'access_token_enc' - 'refresh_token_enc' - 'password_hash' - 'raw_data' $$;
+
+CREATE OR REPLACE FUNCTION audit_ensure_partition() RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS
 $$
-DECLARE
-    old_row jsonb;
-    new_row jsonb;
-    rec jsonb;
-    at timestamptz := now();
 BEGIN
-    -- Secrets never enter the audit trail, and bulky provider payloads are kept once, in their table.
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        old_row := to_jsonb(OLD) - 'access_token_enc' - 'refresh_token_enc' - 'password_hash' - 'raw_data';
+    IF to_regclass('public.audit_log_' || to_char(now() AT TIME ZONE 'UTC', 'YYYY"q"Q')) IS NULL THEN
+        PERFORM vitalis_ensure_audit_partition(now());
     END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        new_row := to_jsonb(NEW) - 'access_token_enc' - 'refresh_token_enc' - 'password_hash' - 'raw_data';
-    END IF;
-    -- An idempotent re-import rewrites identical values; that is not a change worth a record.
-    IF TG_OP = 'UPDATE' AND (old_row - 'updated_at') = (new_row - 'updated_at') THEN
-        RETURN NULL;
-    END IF;
-    rec := coalesce(new_row, old_row);
-    IF to_regclass('public.audit_log_' || to_char(at AT TIME ZONE 'UTC', 'YYYY"q"Q')) IS NULL THEN
-        PERFORM vitalis_ensure_audit_partition(at);
-    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION audit_insert_fn() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS
+$$
+BEGIN
+    PERFORM audit_ensure_partition();
+    INSERT INTO audit_log (created_at, user_id, action_by, table_name, record_id, action, new_values, request_id)
+    SELECT now(), (n.j ->> 'user_id')::uuid, app_current_user_id(), TG_ARGV[1], (n.j ->> TG_ARGV[0])::uuid,
+           'INSERT', n.j, NULLIF(current_setting('app.request_id', true), '')::uuid
+    FROM (SELECT audit_strip(to_jsonb(r)) AS j FROM new_rows r) n;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION audit_delete_fn() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS
+$$
+BEGIN
+    PERFORM audit_ensure_partition();
+    INSERT INTO audit_log (created_at, user_id, action_by, table_name, record_id, action, old_values, request_id)
+    SELECT now(), (o.j ->> 'user_id')::uuid, app_current_user_id(), TG_ARGV[1], (o.j ->> TG_ARGV[0])::uuid,
+           'DELETE', o.j, NULLIF(current_setting('app.request_id', true), '')::uuid
+    FROM (SELECT audit_strip(to_jsonb(r)) AS j FROM old_rows r) o;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION audit_update_fn() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS
+$$
+BEGIN
+    PERFORM audit_ensure_partition();
     INSERT INTO audit_log (created_at, user_id, action_by, table_name, record_id, action,
                            old_values, new_values, request_id)
-    VALUES (at, (rec ->> 'user_id')::uuid, app_current_user_id(), TG_ARGV[1], (rec ->> TG_ARGV[0])::uuid,
-            TG_OP::audit_action, old_row, new_row,
-            NULLIF(current_setting('app.request_id', true), '')::uuid);
+    SELECT now(), (n.j ->> 'user_id')::uuid, app_current_user_id(), TG_ARGV[1], (n.j ->> TG_ARGV[0])::uuid,
+           'UPDATE', o.j, n.j, NULLIF(current_setting('app.request_id', true), '')::uuid
+    FROM (SELECT audit_strip(to_jsonb(r)) AS j FROM old_rows r) o
+    JOIN (SELECT audit_strip(to_jsonb(r)) AS j FROM new_rows r) n
+      ON n.j ->> TG_ARGV[0] = o.j ->> TG_ARGV[0]
+     AND (TG_ARGV[2] IS NULL OR n.j ->> TG_ARGV[2] = o.j ->> TG_ARGV[2])
+    -- An idempotent re-import rewrites identical values; that is not a change worth a record.
+    WHERE (o.j - 'updated_at') IS DISTINCT FROM (n.j - 'updated_at');
     RETURN NULL;
 END
 $$;
@@ -236,10 +273,12 @@ def upgrade() -> None:
         )
         op.execute(f"CREATE POLICY readonly_select ON {table} FOR SELECT TO vitalis_readonly USING (true)")
         if table not in NOT_AUDITED:
-            op.execute(
-                f"CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON {table}"
-                f" FOR EACH ROW EXECUTE FUNCTION audit_trigger_fn('{key}', '{table}')"
-            )
+            args = ", ".join(f"'{a}'" for a in (key, table, *AUDIT_EXTRA_KEY.get(table, ())))
+            for event, tables in AUDIT_EVENTS.items():
+                op.execute(
+                    f"CREATE TRIGGER audit_{event.lower()} AFTER {event} ON {table} REFERENCING {tables}"
+                    f" FOR EACH STATEMENT EXECUTE FUNCTION audit_{event.lower()}_fn({args})"
+                )
     for table, command in WORKER_CROSS_USER.items():
         check = " WITH CHECK (true)" if command == "ALL" else ""
         op.execute(f"CREATE POLICY worker_cross_user ON {table} FOR {command} TO vitalis_worker USING (true){check}")
@@ -278,7 +317,8 @@ def downgrade() -> None:
     for table in WORKER_CROSS_USER:
         op.execute(f"DROP POLICY IF EXISTS worker_cross_user ON {table}")
     for table in USER_TABLES:
-        op.execute(f"DROP TRIGGER IF EXISTS audit ON {table}")
+        for event in AUDIT_EVENTS:
+            op.execute(f"DROP TRIGGER IF EXISTS audit_{event.lower()} ON {table}")
         op.execute(f"DROP POLICY IF EXISTS user_isolation ON {table}")
         op.execute(f"DROP POLICY IF EXISTS readonly_select ON {table}")
         op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
@@ -286,7 +326,8 @@ def downgrade() -> None:
         op.execute(f"DROP POLICY IF EXISTS {policy} ON accounts")
     op.execute("ALTER TABLE accounts DISABLE ROW LEVEL SECURITY")
     op.execute(
-        "DROP FUNCTION IF EXISTS audit_trigger_fn(), vitalis_ensure_audit_partition(timestamptz),"
+        "DROP FUNCTION IF EXISTS audit_insert_fn(), audit_update_fn(), audit_delete_fn(), audit_ensure_partition(),"
+        " audit_strip(jsonb), vitalis_ensure_audit_partition(timestamptz),"
         " vitalis_ensure_year_partitions(integer), set_updated_at(), app_current_user_id()"
     )
     roles = ", ".join(ROLES)
