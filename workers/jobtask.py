@@ -38,7 +38,6 @@ def describe(exc: BaseException) -> str:
 
 
 class JobTask(Task):
-    abstract = True
     acks_late = True
     max_retries = 3
 
@@ -65,7 +64,8 @@ class JobTask(Task):
                 with worker_scope() as session:
                     jobs.retry_later(session, job_id, describe(exc), countdown)
                 log.warning("job %s attempt %d will retry in %.0fs", job.job_id, job.attempts, countdown)
-                raise self.retry(exc=exc, countdown=countdown) from exc
+                # The job id travels explicitly: a run that created its own job retries that same job.
+                raise self.retry(args=[str(job.job_id)], kwargs={}, exc=exc, countdown=countdown) from exc
             self._fail(job, exc)
             raise
         except Exception as exc:
