@@ -33,6 +33,7 @@ class JobSnapshot:
     attempts: int
     result: dict[str, Any] | None
     error_message: str | None
+    task_id: str | None
 
 
 class JobNotFound(LookupError):
@@ -82,6 +83,7 @@ def _snapshot(job: IngestionJob) -> JobSnapshot:
         attempts=job.attempts,
         result=job.result,
         error_message=job.error_message,
+        task_id=job.task_id,
     )
 
 

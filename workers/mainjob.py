@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from time import monotonic
 
 from sqlalchemy import select, text
 
@@ -25,10 +25,10 @@ TERMINAL = {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED}
 
 @contextmanager
 def step(title: str) -> Iterator[None]:
-    started = time.monotonic()
+    started = monotonic()
     print(f"→ {title} …", flush=True)
     yield
-    print(f"  done in {time.monotonic() - started:.1f}s", flush=True)
+    print(f"  done in {monotonic() - started:.1f}s", flush=True)
 
 
 def main_job(timeout: float = 120.0) -> int:
@@ -123,21 +123,31 @@ def _start_worker(log_path: Path) -> subprocess.Popen[bytes]:
 
 
 def _wait(job_id: uuid.UUID, timeout: float, worker: subprocess.Popen[bytes]) -> JobSnapshot:
+    """Follow the job through its result; Celery does the polling, this reports each status change."""
+    from celery.exceptions import TimeoutError as CeleryTimeout
+    from celery.result import AsyncResult
+
     from db import jobs
     from db.engine import worker_scope
+    from workers.app import app
 
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
+    seen: list[JobSnapshot] = []
+
+    def report() -> None:
         with worker_scope() as session:
             job = jobs.get(session, job_id)
-        if job.status != last:
+        if not seen or job.status != seen[-1].status:
             print(f"  {job.status.value}", flush=True)
-            last = job.status
-        if job.status in TERMINAL:
-            return job
-        if worker.poll() is not None:
+        seen.append(job)
+        if job.status not in TERMINAL and worker.poll() is not None:
             raise RuntimeError(f"the worker exited (code {worker.returncode}) before the job finished")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"job {job_id} did not finish within {timeout:.0f}s (status {job.status.value})")
-        time.sleep(0.2)
+
+    report()
+    try:
+        AsyncResult(seen[-1].task_id, app=app).get(timeout=timeout, interval=0.2, propagate=False, on_interval=report)
+    except CeleryTimeout:
+        raise RuntimeError(
+            f"job {job_id} did not finish within {timeout:.0f}s (status {seen[-1].status.value})"
+        ) from None
+    report()
+    return seen[-1]
