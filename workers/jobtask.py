@@ -30,6 +30,14 @@ class TransientError(Exception):
         self.retry_after = retry_after
 
 
+class JobFailed(Exception):
+    """What leaves the worker when a job fails: the job id and the error's kind, never its message.
+
+    The full message is on the job row, behind row-level security. Celery logs a failed task's
+    exception and stores it in the result backend, and a validation message can quote a health value.
+    """
+
+
 def describe(exc: BaseException) -> str:
     if isinstance(exc, SoftTimeLimitExceeded):
         return "the job ran past its time limit and was stopped"
@@ -66,18 +74,17 @@ class JobTask(Task):
                 log.warning("job %s attempt %d will retry in %.0fs", job.job_id, job.attempts, countdown)
                 # The job id travels explicitly: a run that created its own job retries that same job.
                 raise self.retry(args=[str(job.job_id)], kwargs={}, exc=exc, countdown=countdown) from exc
-            self._fail(job, exc)
-            raise
+            raise self._fail(job, exc) from None
         except Exception as exc:
-            self._fail(job, exc)
-            raise
+            raise self._fail(job, exc) from None
         with worker_scope() as session:
             jobs.succeed(session, job_id, result)
         log.info("job %s succeeded", job.job_id)
         return result
 
-    def _fail(self, job: jobs.JobSnapshot, exc: BaseException) -> None:
+    def _fail(self, job: jobs.JobSnapshot, exc: BaseException) -> JobFailed:
         with worker_scope() as session:
             jobs.fail(session, job.job_id, describe(exc))
-        # Only the error class reaches the log: its message may quote a health value.
-        log.error("job %s failed after %d attempt(s): %s", job.job_id, job.attempts, type(exc).__name__)
+        kind = type(exc).__name__
+        log.error("job %s failed after %d attempt(s): %s", job.job_id, job.attempts, kind)
+        return JobFailed(f"job {job.job_id} failed ({kind}); the job record holds the details")

@@ -3,6 +3,7 @@ job's story recorded in ingestion_jobs."""
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 import pytest
@@ -17,7 +18,7 @@ from db.models import WearableDaily
 from db.models.enums import JobStatus, JobType
 from tests.helpers import TEST_DATABASE_URL
 from workers.app import make_app
-from workers.jobtask import JobTask, TransientError
+from workers.jobtask import JobFailed, JobTask, TransientError
 from workers.tasks import enqueue
 
 TIMEOUT = 30
@@ -88,15 +89,20 @@ def test_running_a_finished_job_again_changes_nothing(app, committed_users) -> N
     assert _daily_rows(user) == 1
 
 
-def test_bad_input_fails_the_job_with_the_error_and_keeps_what_was_stored(app, committed_users) -> None:
+def test_bad_input_fails_the_job_with_the_error_and_keeps_what_was_stored(app, committed_users, caplog) -> None:
+    caplog.set_level(logging.INFO)
     user, _ = committed_users
     task = app.tasks["vitalis.ingest.manual_daily"]
     good = enqueue(task, JobType.SMOKE, user_id=user, payload={"date": "2026-11-19", "metrics": {"resting_hr_bpm": 55}})
     AsyncResult(_task_id(good), app=app).get(timeout=TIMEOUT)
 
     bad = enqueue(task, JobType.SMOKE, user_id=user, payload={"date": "2026-11-19", "metrics": {"resting_hr_bpm": 400}})
-    with pytest.raises(Exception, match="outside the allowed range"):
+    with pytest.raises(JobFailed, match=r"failed \(ValidationError\); the job record holds the details") as caught:
         AsyncResult(_task_id(bad), app=app).get(timeout=TIMEOUT)
+    # The value itself stays on the job row, out of the broker's results and the worker's log.
+    assert "outside the allowed range" not in str(caught.value)
+    assert "failed after 1 attempt(s): ValidationError" in caplog.text
+    assert "outside the allowed range" not in caplog.text
 
     job = _job(bad)
     assert job.status == JobStatus.FAILED
@@ -113,7 +119,7 @@ def test_a_malformed_payload_fails_with_a_plain_message(app, committed_users) ->
     user, _ = committed_users
     task = app.tasks["vitalis.ingest.manual_daily"]
     job_id = enqueue(task, JobType.SMOKE, user_id=user, payload={"date": "yesterday", "metrics": {"steps": 1}})
-    with pytest.raises(ValueError, match="not a date"):
+    with pytest.raises(JobFailed, match=r"\(ValueError\)"):
         AsyncResult(_task_id(job_id), app=app).get(timeout=TIMEOUT)
     job = _job(job_id)
     assert job.status == JobStatus.FAILED
@@ -123,7 +129,7 @@ def test_a_malformed_payload_fails_with_a_plain_message(app, committed_users) ->
 def test_a_transient_failure_is_retried_a_bounded_number_of_times_then_fails(app) -> None:
     task = app.tasks["tests.always_transient"]
     job_id = enqueue(task, JobType.DAILY_SYNC)
-    with pytest.raises(TransientError):
+    with pytest.raises(JobFailed, match=r"\(TransientError\)"):
         AsyncResult(_task_id(job_id), app=app).get(timeout=TIMEOUT)
     # The result arrives from the last attempt; its job row is written just before.
     job = _job(job_id)
