@@ -23,10 +23,6 @@ class UpsertStats:
     updated: int = 0
     unchanged: int = 0
 
-    @property
-    def written(self) -> int:
-        return self.inserted + self.updated
-
     def as_dict(self) -> dict[str, int]:
         return {"inserted": self.inserted, "updated": self.updated, "unchanged": self.unchanged}
 
