@@ -21,6 +21,12 @@ os.environ["DATABASE_URL"] = TEST_DATABASE_URL
 os.environ.pop("REDIS_URL", None)
 
 
+def scratch_database_url(suffix: str) -> str:
+    """A throw-away database beside the test database, named after it, so two checkouts can test at once."""
+    url = make_url(TEST_DATABASE_URL)
+    return url.set(database=f"{url.database}_{suffix}").render_as_string(hide_password=False)
+
+
 def recreate_database(url: str) -> None:
     target = make_url(url)
     server = target.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)

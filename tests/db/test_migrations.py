@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy import create_engine, inspect, text
 
 from db import migrate
 from db.engine import ROLES
 from db.migrate import include_name, include_object
 from db.models import Base
-from tests.helpers import TEST_DATABASE_URL, recreate_database
+from tests.helpers import recreate_database, scratch_database_url
 
-SCRATCH_URL = make_url(TEST_DATABASE_URL).set(database="vitalis_test_migrations").render_as_string(False)
+SCRATCH_URL = scratch_database_url("migrations")
 
 
 @pytest.fixture(scope="module")

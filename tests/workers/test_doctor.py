@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine, make_url
+from sqlalchemy import create_engine
 
-from tests.helpers import TEST_DATABASE_URL, recreate_database
+from tests.helpers import recreate_database, scratch_database_url
 from workers.doctor import run_checks
 
 
@@ -14,7 +14,7 @@ def _doctor(engine) -> tuple[int, list[str]]:
 
 
 def test_an_empty_database_is_reported_with_the_command_that_fixes_it() -> None:
-    url = make_url(TEST_DATABASE_URL).set(database="vitalis_test_doctor").render_as_string(False)
+    url = scratch_database_url("doctor")
     recreate_database(url)
     engine = create_engine(url)
     try:
