@@ -20,6 +20,8 @@ WORKER_ROLE = "vitalis_worker"
 ADMIN_ROLE = "vitalis_admin"
 READONLY_ROLE = "vitalis_readonly"
 ROLES = (API_ROLE, WORKER_ROLE, ADMIN_ROLE, READONLY_ROLE)
+# Roles that honour row-level security, so a scope for one user really is confined to that user.
+USER_SCOPE_ROLES = (API_ROLE, WORKER_ROLE, READONLY_ROLE)
 
 
 @functools.cache
@@ -52,15 +54,23 @@ def _sessionmaker(engine: Engine) -> sessionmaker[Session]:
 def user_scope(
     user_id: uuid.UUID | str,
     *,
-    role: str = WORKER_ROLE,
+    role: str = API_ROLE,
     request_id: uuid.UUID | str | None = None,
     engine: Engine | None = None,
 ) -> Iterator[Session]:
     """One transaction that can see and change only `user_id`'s rows (row-level security).
 
+    The default role writes what a person may write about themselves. Work the system does for the
+    person (a sync's bookkeeping, a parse result) passes role=WORKER_ROLE: still only this user's rows,
+    since the worker's cross-user policies hold only where no user is set (worker_scope).
+
     The role is switched with SET LOCAL, so it ends with the transaction and a pooled connection never
     carries one user's scope into the next unit of work.
     """
+    if role not in USER_SCOPE_ROLES:
+        raise ValueError(f"a user scope runs as one of {', '.join(USER_SCOPE_ROLES)}, not {role!r} (it bypasses RLS)")
+    if not str(user_id).strip():
+        raise ValueError("a user scope needs a user id")
     with _scope(engine, role=role, user_id=str(user_id), request_id=request_id) as session:
         yield session
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +11,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from db import partitions
-from db.models import PARTITIONED_BY_YEAR, Base
+from db.models import Base
+from db.models.labs import marker_key
 from db.validation import validate_row
 
 BATCH_SIZE = 1000
@@ -43,10 +44,11 @@ def upsert(
     """
     table = model.__table__
     key = key or NATURAL_KEYS[table.name]
+    derived = {k: DERIVED_KEYS[(table.name, k)] for k in key if (table.name, k) in DERIVED_KEYS}
     folded: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
         validate_row(table.name, row)
-        folded[tuple(row[k] for k in key)] = dict(row)
+        folded[tuple(derived[k](row) if k in derived else row[k] for k in key)] = dict(row)
     stats = UpsertStats()
     if not folded:
         return stats
@@ -54,8 +56,7 @@ def upsert(
     columns = set(batch[0])
     if any(set(r) != columns for r in batch):
         raise ValueError(f"{table.name}: every row of a batch must carry the same columns")
-    if table.name in PARTITIONED_BY_YEAR:
-        partitions.ensure_for_dates(session, (r[PARTITIONED_BY_YEAR[table.name]] for r in batch))
+    partitions.ensure_for_rows(session, table.name, batch)
 
     update_columns = sorted(columns - set(key) - {c.name for c in table.primary_key.columns})
     stmt = pg_insert(table)
@@ -96,8 +97,13 @@ NATURAL_KEYS: dict[str, Sequence[str]] = {
     "wearable_daily": ("user_id", "date", "source"),
     "wearable_sleep": ("user_id", "sleep_date", "source"),
     "wearable_activities": ("user_id", "source", "source_activity_id", "activity_date"),
-    "blood_markers": ("panel_id", "biomarker_id"),
+    "blood_markers": ("panel_id", "marker_key"),
     "measurements": ("user_id", "metric", "measured_at", "source"),
     "mood_journal": ("user_id", "journal_date"),
     "menstrual_cycles": ("user_id", "cycle_date"),
+}
+
+# Key columns the database generates from others: the same rule in Python folds a batch's duplicates.
+DERIVED_KEYS: dict[tuple[str, str], Callable[[Mapping[str, Any]], Any]] = {
+    ("blood_markers", "marker_key"): lambda row: marker_key(row.get("biomarker_id"), row["raw_name"]),
 }

@@ -6,10 +6,11 @@ the range, and the CHECK constraints in the schema that are the last line of def
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -92,10 +93,17 @@ def _finite(field: str, value: Any) -> float:
 
 
 def validate_row(table: str, values: Mapping[str, Any]) -> None:
-    """Refuse a row for `table` that breaks a §6 rule; raises ValidationError on the first problem."""
+    """Refuse a row for `table` that breaks a §6 rule or does not fit its column; raises ValidationError
+    on the first problem, so the database never answers with an error that quotes the row."""
+    limits = _column_limits(table)
     for column, value in values.items():
         if (table, column) in RANGES:
             check_range(table, column, value)
+        if value is not None and column in limits:
+            _check_fits(f"{table}.{column}", value, limits[column])
+    dated = _dated_column(table)
+    if dated is not None and dated in values:
+        validate_data_date(f"{table}.{dated}", values[dated])
     if table == "blood_markers" and values.get("value_numeric") is not None:
         _finite("blood_markers.value_numeric", values["value_numeric"])
     if table == "measurements" and values.get("metric") == "weight":
@@ -138,3 +146,59 @@ def validate_date_of_birth(dob: date, today: date | None = None) -> None:
     age = today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
     if not 13 <= age <= 150:
         raise ValidationError("users.date_of_birth", f"age {age} is outside the allowed range 13–150")
+
+
+# Wearable rows live in yearly partitions; these are the years a partition may be made for (the database
+# function vitalis_ensure_year_partitions enforces the same bounds).
+EARLIEST_DATA_YEAR = 1970
+
+
+def latest_data_year(today: date | None = None) -> int:
+    return (today or date.today()).year + 1
+
+
+def validate_data_date(field: str, value: Any, today: date | None = None) -> None:
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise ValidationError(field, f"expected a date, got {type(value).__name__}")
+    latest = latest_data_year(today)
+    if not EARLIEST_DATA_YEAR <= value.year <= latest:
+        raise ValidationError(field, f"{value.isoformat()} is outside the accepted years {EARLIEST_DATA_YEAR}–{latest}")
+
+
+def _dated_column(table: str) -> str | None:
+    from db.models.wearables import PARTITIONED_BY_YEAR  # the models import this module
+
+    return PARTITIONED_BY_YEAR.get(table)
+
+
+@functools.cache
+def _column_limits(table: str) -> dict[str, tuple[bool, float]]:
+    """column -> (whole numbers only, largest magnitude) for the numeric columns of `table`."""
+    from sqlalchemy import BigInteger, Integer, Numeric, SmallInteger
+
+    from db.models import Base
+
+    limits: dict[str, tuple[bool, float]] = {}
+    sql_table = Base.metadata.tables.get(table)
+    for column in sql_table.columns if sql_table is not None else ():
+        kind = column.type
+        if isinstance(kind, SmallInteger):
+            limits[column.name] = (True, 2**15 - 1)
+        elif isinstance(kind, BigInteger):
+            limits[column.name] = (True, 2**63 - 1)
+        elif isinstance(kind, Integer):
+            limits[column.name] = (True, 2**31 - 1)
+        elif isinstance(kind, Numeric) and kind.precision is not None:
+            limits[column.name] = (False, 10.0 ** (kind.precision - (kind.scale or 0)))
+    return limits
+
+
+def _check_fits(field: str, value: Any, limit: tuple[bool, float]) -> None:
+    whole, largest = limit
+    number = _finite(field, value)
+    if whole and not isinstance(value, int) and not number.is_integer():
+        raise ValidationError(field, f"expected a whole number, got {_fmt(number)}")
+    # NUMERIC(p, s) holds magnitudes below 10^(p-s); integers up to their largest value.
+    if (abs(number) > largest) if whole else (abs(number) >= largest):
+        bound = f"at most {largest:.0f}" if whole else f"less than {largest:.0f} in magnitude"
+        raise ValidationError(field, f"{_fmt(number)} does not fit this field ({bound})")

@@ -12,10 +12,12 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     MetaData,
     Numeric,
     SmallInteger,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -54,6 +56,23 @@ def uuid_pk() -> Mapped[uuid.UUID]:
 def user_fk(*, nullable: bool = False) -> Mapped[uuid.UUID]:
     # Hard deletion of a user (GDPR, seed §10) removes their rows with them.
     return mapped_column(ForeignKey("users.user_id", ondelete="CASCADE"), nullable=nullable, index=False)
+
+
+def owned_by_same_user(column: str, parent: str, *, ondelete: str = "CASCADE") -> ForeignKeyConstraint:
+    """A reference to another user-data row that must belong to the same user.
+
+    Foreign keys are checked without row-level security, so a plain `column -> parent` key would let one
+    user attach a row to another user's parent. Carrying user_id in the key makes the database refuse it.
+    SET NULL clears only `column` (PostgreSQL 15's column list): user_id is the row's owner, never NULL.
+    """
+    table = parent.split(".")[0]
+    action = f"SET NULL ({column})" if ondelete == "SET NULL" else ondelete
+    return ForeignKeyConstraint([column, "user_id"], [parent, f"{table}.user_id"], ondelete=action)
+
+
+def owner_key(key: str) -> UniqueConstraint:
+    """The (id, user_id) key that owned_by_same_user references."""
+    return UniqueConstraint(key, "user_id")
 
 
 def created_at() -> Mapped[datetime]:

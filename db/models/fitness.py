@@ -13,6 +13,8 @@ from db.models.base import (
     Base,
     created_at,
     num,
+    owned_by_same_user,
+    owner_key,
     range_checks,
     small,
     text_array,
@@ -57,6 +59,7 @@ class LiftingSession(Base):
     __table_args__ = (
         UniqueConstraint("user_id", "source", "source_session_id"),
         Index("ix_lifting_sessions_user_date", "user_id", text("session_date DESC")),
+        owner_key("session_id"),
     )
 
 
@@ -64,7 +67,7 @@ class LiftingSet(Base):
     __tablename__ = "lifting_sets"
 
     set_id: Mapped[uuid.UUID] = uuid_pk()
-    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lifting_sessions.session_id", ondelete="CASCADE"))
+    session_id: Mapped[uuid.UUID]
     user_id: Mapped[uuid.UUID] = user_fk()
     exercise_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("exercise_dictionary.exercise_id", ondelete="RESTRICT")
@@ -81,5 +84,6 @@ class LiftingSet(Base):
     __table_args__ = (
         Index(None, "user_id", "session_id"),
         Index(None, "exercise_id", "user_id"),
+        owned_by_same_user("session_id", "lifting_sessions.session_id"),
         *range_checks("lifting_sets"),
     )

@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.base import Base, created_at, num, updated_at, user_fk, uuid_pk
+from db.models.base import Base, created_at, num, owned_by_same_user, owner_key, updated_at, user_fk, uuid_pk
 from db.models.enums import GoalDirection, InsightType, pg_enum
 
 
@@ -36,6 +36,7 @@ class Goal(Base):
 
     __table_args__ = (
         Index("ix_goals_user_active", "user_id", postgresql_where=text("is_active")),
+        owner_key("goal_id"),
         CheckConstraint(
             "metric_type IN ('blood_marker', 'measurement', 'wearable', 'custom')", name="metric_type_values"
         ),
@@ -55,7 +56,7 @@ class GoalAlert(Base):
     __tablename__ = "goal_alerts"
 
     alert_id: Mapped[uuid.UUID] = uuid_pk()
-    goal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("goals.goal_id", ondelete="CASCADE"))
+    goal_id: Mapped[uuid.UUID]
     user_id: Mapped[uuid.UUID] = user_fk()
     triggered_at: Mapped[datetime]
     trigger_value: Mapped[Decimal | None] = num(12, 4)
@@ -65,6 +66,7 @@ class GoalAlert(Base):
     __table_args__ = (
         Index("ix_goal_alerts_user_triggered", "user_id", text("triggered_at DESC")),
         Index(None, "goal_id"),
+        owned_by_same_user("goal_id", "goals.goal_id"),
     )
 
 

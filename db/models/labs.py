@@ -6,10 +6,21 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, UniqueConstraint, text
+from sqlalchemy import Boolean, CheckConstraint, Computed, ForeignKey, Index, Integer, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.base import Base, created_at, num, range_checks, text_array, updated_at, user_fk, uuid_pk
+from db.models.base import (
+    Base,
+    created_at,
+    num,
+    owned_by_same_user,
+    owner_key,
+    range_checks,
+    text_array,
+    updated_at,
+    user_fk,
+    uuid_pk,
+)
 from db.models.enums import BiomarkerCategory, pg_enum
 
 
@@ -65,13 +76,27 @@ class BloodPanel(Base):
     reported_at: Mapped[datetime | None]
     fasting: Mapped[bool | None]
     specimen_id: Mapped[str | None]
-    document_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("documents.document_id", ondelete="SET NULL"))
+    document_id: Mapped[uuid.UUID | None]
     notes: Mapped[str | None]
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
     deleted_at: Mapped[datetime | None]
 
-    __table_args__ = (Index("ix_blood_panels_user_collected", "user_id", text("collected_at DESC")),)
+    __table_args__ = (
+        Index("ix_blood_panels_user_collected", "user_id", text("collected_at DESC")),
+        owner_key("panel_id"),
+        owned_by_same_user("document_id", "documents.document_id", ondelete="SET NULL"),
+    )
+
+
+MARKER_KEY_SQL = "COALESCE(biomarker_id::text, 'name:' || lower(btrim(regexp_replace(raw_name, '\\s+', ' ', 'g'))))"
+
+
+def marker_key(biomarker_id: uuid.UUID | str | None, raw_name: str) -> str:
+    """MARKER_KEY_SQL in Python, to fold duplicates inside a batch before PostgreSQL sees them."""
+    if biomarker_id is not None:
+        return str(biomarker_id)
+    return "name:" + " ".join(raw_name.split()).lower()
 
 
 class BloodMarker(Base):
@@ -79,7 +104,7 @@ class BloodMarker(Base):
 
     marker_id: Mapped[uuid.UUID] = uuid_pk()
     user_id: Mapped[uuid.UUID] = user_fk()  # denormalized from the panel: it is the RLS key
-    panel_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("blood_panels.panel_id", ondelete="CASCADE"))
+    panel_id: Mapped[uuid.UUID]
     # NULL when the lab's name matched no dictionary entry; raw_name keeps what the report said.
     biomarker_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("biomarker_dictionary.biomarker_id", ondelete="RESTRICT")
@@ -99,12 +124,20 @@ class BloodMarker(Base):
     optimal_high: Mapped[Decimal | None] = num(12, 4)
     lab_code: Mapped[str | None]
     parse_confidence: Mapped[Decimal | None] = num(3, 2)
+    # Seed §6: a unit the dictionary does not list for the marker is kept as reported and flagged, never
+    # converted on a guess; review_note says why.
+    needs_review: Mapped[bool] = mapped_column(server_default=text("false"))
+    review_note: Mapped[str | None]
+    # The dedup key: the marker when the dictionary knows it, else the report's name (case and spacing
+    # folded), so an unknown marker is still one row per panel on re-import.
+    marker_key: Mapped[str] = mapped_column(Computed(MARKER_KEY_SQL, persisted=True))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 
     __table_args__ = (
-        # Seed §6 dedup: one value per (panel, biomarker); unknown markers (NULL) may repeat.
-        UniqueConstraint("panel_id", "biomarker_id"),
+        # Seed §6 dedup: one value per (panel, biomarker), and per (panel, name) for unknown markers.
+        UniqueConstraint("panel_id", "marker_key"),
+        owned_by_same_user("panel_id", "blood_panels.panel_id"),
         Index(None, "user_id", "biomarker_id", "panel_id"),
         Index(None, "panel_id"),
         CheckConstraint(

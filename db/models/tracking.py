@@ -23,6 +23,8 @@ from db.models.base import (
     Base,
     created_at,
     num,
+    owned_by_same_user,
+    owner_key,
     range_checks,
     small,
     text_array,
@@ -79,6 +81,7 @@ class CustomMetric(Base):
 
     __table_args__ = (
         UniqueConstraint("user_id", "name"),
+        owner_key("metric_id"),
         CheckConstraint("data_type IN ('numeric', 'boolean', 'text', 'scale_1_5')", name="data_type_values"),
         CheckConstraint("min_value IS NULL OR max_value IS NULL OR min_value <= max_value", name="bounds_ordered"),
     )
@@ -88,7 +91,7 @@ class CustomMetricEntry(Base):
     __tablename__ = "custom_metric_entries"
 
     entry_id: Mapped[uuid.UUID] = uuid_pk()
-    metric_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("custom_metrics.metric_id", ondelete="CASCADE"))
+    metric_id: Mapped[uuid.UUID]
     user_id: Mapped[uuid.UUID] = user_fk()
     value_numeric: Mapped[Decimal | None] = mapped_column(Numeric)
     value_text: Mapped[str | None]
@@ -98,6 +101,7 @@ class CustomMetricEntry(Base):
 
     __table_args__ = (
         Index("ix_custom_metric_entries_user_metric_time", "user_id", "metric_id", text("measured_at DESC")),
+        owned_by_same_user("metric_id", "custom_metrics.metric_id"),
     )
 
 
@@ -123,6 +127,7 @@ class Supplement(Base):
     __table_args__ = (
         Index("ix_supplements_user_started", "user_id", text("started_at DESC")),
         Index("ix_supplements_user_current", "user_id", postgresql_where=text("ended_at IS NULL")),
+        owner_key("supplement_id"),
         CheckConstraint("ended_at IS NULL OR started_at IS NULL OR ended_at >= started_at", name="dates_ordered"),
     )
 
@@ -131,7 +136,7 @@ class SupplementLog(Base):
     __tablename__ = "supplement_logs"
 
     log_id: Mapped[uuid.UUID] = uuid_pk()
-    supplement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("supplements.supplement_id", ondelete="CASCADE"))
+    supplement_id: Mapped[uuid.UUID]
     user_id: Mapped[uuid.UUID] = user_fk()
     taken_at: Mapped[datetime]
     dose_amount: Mapped[Decimal | None] = num(8, 3)
@@ -142,6 +147,7 @@ class SupplementLog(Base):
     __table_args__ = (
         Index("ix_supplement_logs_user_taken", "user_id", text("taken_at DESC")),
         Index(None, "supplement_id", "taken_at"),
+        owned_by_same_user("supplement_id", "supplements.supplement_id"),
     )
 
 
@@ -218,7 +224,7 @@ class DoctorVisit(Base):
     updated_at: Mapped[datetime] = updated_at()
     deleted_at: Mapped[datetime | None]
 
-    __table_args__ = (Index("ix_doctor_visits_user_date", "user_id", text("visit_date DESC")),)
+    __table_args__ = (Index("ix_doctor_visits_user_date", "user_id", text("visit_date DESC")), owner_key("visit_id"))
 
 
 class DoctorVisitPanel(Base):
@@ -226,15 +232,15 @@ class DoctorVisitPanel(Base):
 
     __tablename__ = "doctor_visit_panels"
 
-    visit_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("doctor_visits.visit_id", ondelete="CASCADE"), primary_key=True
-    )
-    panel_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("blood_panels.panel_id", ondelete="CASCADE"), primary_key=True
-    )
+    visit_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    panel_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     user_id: Mapped[uuid.UUID] = user_fk()
 
-    __table_args__ = (Index(None, "user_id"),)
+    __table_args__ = (
+        Index(None, "user_id"),
+        owned_by_same_user("visit_id", "doctor_visits.visit_id"),
+        owned_by_same_user("panel_id", "blood_panels.panel_id"),
+    )
 
 
 class Photo(Base):
@@ -247,13 +253,14 @@ class Photo(Base):
     s3_key: Mapped[str]
     s3_thumbnail_key: Mapped[str | None]
     file_size_bytes: Mapped[int | None] = mapped_column(Integer)
-    linked_scan_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("dexa_scans.scan_id", ondelete="SET NULL"))
+    linked_scan_id: Mapped[uuid.UUID | None]
     notes: Mapped[str | None]
     created_at: Mapped[datetime] = created_at()
     deleted_at: Mapped[datetime | None]
 
     __table_args__ = (
         Index("ix_photos_user_date", "user_id", text("photo_date DESC")),
+        owned_by_same_user("linked_scan_id", "dexa_scans.scan_id", ondelete="SET NULL"),
         CheckConstraint("photo_type IN ('front', 'back', 'left', 'right', 'other')", name="photo_type_values"),
     )
 
@@ -287,6 +294,9 @@ class Document(Base):
     __table_args__ = (
         Index("ix_documents_user_created", "user_id", text("created_at DESC")),
         Index("ix_documents_pending", "parse_status", postgresql_where=text("parse_status = 'pending'")),
+        owner_key("document_id"),
+        # Only the document's owner confirms it; any other user id here would point across users.
+        CheckConstraint("confirmed_by IS NULL OR confirmed_by = user_id", name="confirmed_by_owner"),
         CheckConstraint(
             "linked_record_type IN ('blood_panel', 'dexa_scan', 'epigenetic_test')",
             name="linked_record_type_values",

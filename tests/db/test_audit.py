@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import delete, select, update
 
-from db.engine import admin_scope, user_scope
+from db.engine import WORKER_ROLE, admin_scope, user_scope
 from db.models import AuditLog, ConnectedDevice, Measurement
 from db.models.enums import DataSource, MeasurementMetric
 
@@ -75,7 +75,8 @@ def test_an_update_that_changes_nothing_leaves_no_audit_row(committed_users) -> 
 
 def test_tokens_never_reach_the_audit_log(committed_users) -> None:
     user, _ = committed_users
-    with user_scope(user) as session:
+    # Connections are stored by the system (the connect flow), not written by the person directly.
+    with user_scope(user, role=WORKER_ROLE) as session:
         device = ConnectedDevice(
             user_id=user, source=DataSource.OURA, access_token_enc="ciphertext-a", refresh_token_enc="ciphertext-r"
         )

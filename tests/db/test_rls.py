@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 from sqlalchemy import and_, delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
-from db.engine import API_ROLE, WORKER_ROLE, admin_scope, user_scope
-from db.models import SHARED_TABLES, Base
+from db.engine import (
+    ADMIN_ROLE,
+    API_ROLE,
+    READONLY_ROLE,
+    USER_SCOPE_ROLES,
+    WORKER_ROLE,
+    admin_scope,
+    user_scope,
+    worker_scope,
+)
+from db.models import SHARED_TABLES, Base, WearableDaily
 from tests.helpers import insert_row
-
-# Tables the worker role may read across users by design (fan-out and job management, seed §3).
-WORKER_CROSS_USER = {"ingestion_jobs", "connected_devices", "users"}
 
 USER_TABLES = sorted(t.name for t in Base.metadata.sorted_tables if "user_id" in t.c and t.name != "audit_log")
 
@@ -58,9 +66,21 @@ def owned_rows(engine):
         session.execute(delete(Account).where(Account.account_id.in_(accounts)))
 
 
-@pytest.mark.parametrize("role", [API_ROLE, WORKER_ROLE])
+def _refused(session, statement) -> bool:
+    """True if the statement changed nothing or was refused outright (RLS hides the row, or the role
+    lacks the privilege); the scope's transaction stays usable either way."""
+    try:
+        with session.begin_nested():
+            return session.execute(statement).rowcount == 0
+    except ProgrammingError as exc:
+        return "permission denied" in str(exc)
+
+
+@pytest.mark.parametrize("role", USER_SCOPE_ROLES)
 @pytest.mark.parametrize("table_name", USER_TABLES)
 def test_a_user_scope_cannot_read_change_or_delete_another_users_rows(owned_rows, table_name, role) -> None:
+    """Whatever the role, a scope for user A sees A alone: the worker's and the read-only role's
+    cross-user policies hold only where no user is set."""
     a, b, rows_a, rows_b = owned_rows
     table = Base.metadata.tables[table_name]
     own, other = rows_a[table_name], rows_b[table_name]
@@ -68,13 +88,9 @@ def test_a_user_scope_cannot_read_change_or_delete_another_users_rows(owned_rows
     with user_scope(a, role=role) as session:
         # The control: without it, a table nobody can read would pass for a protected one.
         assert session.scalar(select(func.count()).select_from(table).where(_key_filter(table, own))) == 1
-        visible = session.scalar(select(func.count()).select_from(table).where(_key_filter(table, other)))
-        cross_user_read = role == WORKER_ROLE and table_name in WORKER_CROSS_USER
-        assert visible == (1 if cross_user_read else 0)
-        if role == WORKER_ROLE and table_name == "ingestion_jobs":
-            return  # job management across users is the worker's job
-        assert session.execute(update(table).where(_key_filter(table, other)).values(user_id=a)).rowcount == 0
-        assert session.execute(delete(table).where(_key_filter(table, other))).rowcount == 0
+        assert session.scalar(select(func.count()).select_from(table).where(_key_filter(table, other))) == 0
+        assert _refused(session, update(table).where(_key_filter(table, other)).values(user_id=a))
+        assert _refused(session, delete(table).where(_key_filter(table, other)))
 
     with admin_scope() as session:
         still_there = select(func.count()).select_from(table).where(_key_filter(table, other) & (table.c.user_id == b))
@@ -84,11 +100,37 @@ def test_a_user_scope_cannot_read_change_or_delete_another_users_rows(owned_rows
 @pytest.mark.parametrize("table_name", [t for t in USER_TABLES if t != "users"])
 def test_a_user_scope_cannot_write_rows_for_another_user(owned_rows, table_name) -> None:
     a, b, _, _ = owned_rows
+    # The worker role may insert into every one of these tables, so what refuses the row is RLS itself.
     with (
         pytest.raises((ProgrammingError, DBAPIError), match="row-level security"),
-        user_scope(a, role=API_ROLE) as session,
+        user_scope(a, role=WORKER_ROLE) as session,
     ):
         insert_row(session, table_name, b)
+
+
+def test_cross_user_reads_need_a_scope_with_no_user(owned_rows) -> None:
+    """Fan-out and job management (worker) and analytics (read-only) see every user only there."""
+    _, _, rows_a, rows_b = owned_rows
+    jobs = Base.metadata.tables["ingestion_jobs"]
+    both = [rows_a["ingestion_jobs"]["job_id"], rows_b["ingestion_jobs"]["job_id"]]
+    with worker_scope() as session:
+        assert session.scalar(select(func.count()).select_from(jobs).where(jobs.c.job_id.in_(both))) == 2
+        assert session.scalar(select(func.count()).select_from(WearableDaily)) == 0
+    with _unscoped(READONLY_ROLE) as session:
+        assert session.scalar(select(func.count()).select_from(jobs).where(jobs.c.job_id.in_(both))) == 2
+
+
+def test_a_user_scope_refuses_a_role_that_bypasses_row_level_security(owned_rows) -> None:
+    a, _, _, _ = owned_rows
+    with pytest.raises(ValueError, match="bypasses RLS"), user_scope(a, role=ADMIN_ROLE):
+        pass
+
+
+@contextmanager
+def _unscoped(role):
+    with admin_scope() as session:
+        session.execute(text(f"SET LOCAL ROLE {role}"))
+        yield session
 
 
 def test_the_audit_log_shows_a_user_only_their_own_trail_and_nobody_can_rewrite_it(owned_rows) -> None:
