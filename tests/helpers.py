@@ -95,20 +95,12 @@ def _generic_value(column):
     raise TypeError(f"no test value for {column.table.name}.{column.name} ({kind})")
 
 
-def insert_row(session: Session, table_name: str, user_id: uuid.UUID, made: dict[str, dict] | None = None) -> dict:
-    """Insert a minimal valid row of `table_name` owned by `user_id`, creating parent rows as needed.
-
-    Built from the table's metadata, so a table added later gets rows here without a hand-written factory.
-    Returns the row's primary-key values.
-    """
-    from sqlalchemy import insert
-
+def row_values(session: Session, table_name: str, user_id: uuid.UUID, made: dict[str, dict] | None = None) -> dict:
+    """Values for a minimal valid row of `table_name` owned by `user_id`; parent rows it needs are
+    inserted (or taken from `made`, table name -> primary key values)."""
     from db.models import Base
-    from db.partitions import ensure_years
 
     made = {} if made is None else made
-    if table_name in made:
-        return made[table_name]
     table = Base.metadata.tables[table_name]
     values: dict = {}
     for column in table.columns:
@@ -118,23 +110,48 @@ def insert_row(session: Session, table_name: str, user_id: uuid.UUID, made: dict
         if (table_name, column.name) in COLUMN_VALUES:
             values[column.name] = COLUMN_VALUES[(table_name, column.name)]
             continue
-        if column.nullable or column.server_default is not None:
+        if column.nullable or column.server_default is not None or column.computed is not None:
             continue
-        fks = list(column.foreign_keys)
-        if fks:
-            parent = fks[0].column.table.name
-            if parent == "users":
+        parent = _parent_of(column)
+        if parent is not None:
+            parent_table, parent_column = parent
+            if parent_table == "users":
                 values[column.name] = user_id
-            elif parent == "accounts":
+            elif parent_table == "accounts":
                 from db.models import User
 
                 values[column.name] = session.get(User, user_id).account_id
             else:
-                values[column.name] = insert_row(session, parent, user_id, made)[fks[0].column.name]
+                values[column.name] = insert_row(session, parent_table, user_id, made)[parent_column]
             continue
         values[column.name] = _generic_value(column)
-    if table_name in ("wearable_daily", "wearable_sleep", "wearable_activities"):
-        ensure_years(session, [2026])
+    return values
+
+
+def _parent_of(column) -> tuple[str, str] | None:
+    """(table, column) a column refers to, through a single-column or a composite foreign key."""
+    for constraint in column.table.foreign_key_constraints:
+        for element in constraint.elements:
+            if element.parent is column:
+                return element.column.table.name, element.column.name
+    return None
+
+
+def insert_row(session: Session, table_name: str, user_id: uuid.UUID, made: dict[str, dict] | None = None) -> dict:
+    """Insert a minimal valid row of `table_name` owned by `user_id`, creating parent rows as needed.
+
+    Built from the table's metadata, so a table added later gets rows here without a hand-written factory.
+    Returns the row's primary-key values.
+    """
+    from sqlalchemy import insert
+
+    from db.models import Base
+
+    made = {} if made is None else made
+    if table_name in made:
+        return made[table_name]
+    table = Base.metadata.tables[table_name]
+    values = row_values(session, table_name, user_id, made)
     pk = session.execute(insert(table).values(values).returning(*table.primary_key.columns)).one()
     made[table_name] = dict(pk._mapping)
     return made[table_name]
