@@ -197,8 +197,15 @@ def _check_fits(field: str, value: Any, limit: tuple[bool, float]) -> None:
     whole, largest = limit
     number = _finite(field, value)
     if whole and not isinstance(value, int) and not number.is_integer():
-        raise ValidationError(field, f"expected a whole number, got {_fmt(number)}")
+        raise ValidationError(field, f"expected a whole number, got {_plain(value)}")
     # NUMERIC(p, s) holds magnitudes below 10^(p-s); integers up to their largest value.
     if (abs(number) > largest) if whole else (abs(number) >= largest):
         bound = f"at most {largest:.0f}" if whole else f"less than {largest:.0f} in magnitude"
-        raise ValidationError(field, f"{_fmt(number)} does not fit this field ({bound})")
+        raise ValidationError(field, f"{_plain(value)} does not fit this field ({bound})")
+
+
+def _plain(value: int | float | Decimal) -> str:
+    """A number as a person would write it (no exponent)."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value) if isinstance(value, int) else f"{value:f}".rstrip("0").rstrip(".")

@@ -97,3 +97,37 @@ def test_the_database_refuses_what_gets_past_the_door(db) -> None:
                 user_id=user, panel_id=panel.panel_id, raw_name="X", value_numeric=Decimal("NaN")
             )
         )
+
+
+# Values with no §6 range that still cannot be stored: refused here with a plain message, so the database
+# never answers with an error that quotes the row (a user id, a health value) and its SQL.
+DOES_NOT_FIT = [
+    ("wearable_daily", "active_calories_kcal", 40_000, "40000 does not fit this field (at most 32767)"),
+    ("wearable_daily", "distance_m", 3_000_000_000, "3000000000 does not fit this field (at most 2147483647)"),
+    ("wearable_daily", "skin_temp_deviation_c", Decimal("123.45"), "123.45 does not fit this field (less than 100"),
+    ("wearable_daily", "total_calories_kcal", 2100.5, "expected a whole number, got 2100.5"),
+    ("wearable_daily", "floors_climbed", "12", "expected a number, got str"),
+    ("blood_markers", "value_numeric", Decimal("123456789"), "123456789 does not fit this field (less than 100000000"),
+]
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "value", "message"), DOES_NOT_FIT, ids=[f"{c[1]}={c[2]!r}" for c in DOES_NOT_FIT]
+)
+def test_a_value_its_column_cannot_hold_is_refused_in_plain_words(table, column, value, message) -> None:
+    with pytest.raises(ValidationError) as caught:
+        validate_row(table, {column: value})
+    assert str(caught.value).startswith(f"{table}.{column}: {message}")
+
+
+def test_values_at_the_edge_of_their_columns_are_accepted() -> None:
+    validate_row("wearable_daily", {"active_calories_kcal": 32_767, "total_calories_kcal": 2100.0})
+    validate_row("wearable_daily", {"skin_temp_deviation_c": Decimal("99.99")})
+
+
+@pytest.mark.parametrize("day", [date(1969, 12, 31), date(date.today().year + 2, 1, 1)])
+def test_wearable_dates_outside_the_accepted_years_are_refused(day) -> None:
+    with pytest.raises(ValidationError, match=r"wearable_daily\.date: .* is outside the accepted years 1970–"):
+        validate_row("wearable_daily", {"date": day})
+    with pytest.raises(ValidationError, match="expected a date, got str"):
+        validate_row("wearable_sleep", {"sleep_date": "2026-01-01"})

@@ -253,7 +253,7 @@ def _owned_references() -> None:
         action = f"SET NULL ({column})" if ondelete == "SET NULL" else ondelete
         op.create_foreign_key(name, child, parent, [column, "user_id"], [key, "user_id"], ondelete=action)
     op.create_check_constraint(
-        "ck_documents_confirmed_by_owner", "documents", "confirmed_by IS NULL OR confirmed_by = user_id"
+        op.f("ck_documents_confirmed_by_owner"), "documents", "confirmed_by IS NULL OR confirmed_by = user_id"
     )
 
 
@@ -305,7 +305,7 @@ def downgrade() -> None:
     for column in ("marker_key", "review_note", "needs_review"):
         op.drop_column("blood_markers", column)
 
-    op.drop_constraint("ck_documents_confirmed_by_owner", "documents", type_="check")
+    op.drop_constraint(op.f("ck_documents_confirmed_by_owner"), "documents", type_="check")
     for child, column, parent, key, ondelete in OWNED_REFERENCES:
         name = f"fk_{child}_{column}_{parent}"
         op.drop_constraint(name, child, type_="foreignkey")
