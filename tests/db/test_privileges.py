@@ -137,3 +137,15 @@ def test_no_person_can_rewrite_ids_owners_or_timestamps_anywhere(engine) -> None
             .all()
         )
     assert writable == []
+
+
+def test_changing_ones_email_drops_its_verification(person) -> None:
+    """Otherwise a person could verify one address, switch to someone else's and keep the badge."""
+    user, rows, _ = person
+    with user_scope(user, role=WORKER_ROLE) as session:
+        _update(session, "users", rows["users"], "email_verified_at", "2026-01-01T00:00:00Z")
+    with user_scope(user, role=API_ROLE) as session:
+        _update(session, "users", rows["users"], "display_name", "Still verified")
+        assert session.execute(text("SELECT email_verified_at IS NOT NULL FROM users")).scalar_one()
+        _update(session, "users", rows["users"], "email", f"new-{user.hex[:8]}@example.test")
+        assert session.execute(text("SELECT email_verified_at FROM users")).scalar_one() is None

@@ -163,6 +163,16 @@ END
 $$;
 """
 
+# A person may change their email, but a verification belongs to the address that was verified.
+EMAIL_REVERIFY = """
+CREATE OR REPLACE FUNCTION users_email_changed() RETURNS trigger
+LANGUAGE plpgsql AS
+$$ BEGIN NEW.email_verified_at := NULL; RETURN NEW; END $$;
+
+CREATE TRIGGER email_changed BEFORE UPDATE OF email ON users
+FOR EACH ROW WHEN (NEW.email IS DISTINCT FROM OLD.email) EXECUTE FUNCTION users_email_changed();
+"""
+
 MARKER_KEY_SQL = "COALESCE(biomarker_id::text, 'name:' || lower(btrim(regexp_replace(raw_name, '\\s+', ' ', 'g'))))"
 
 
@@ -277,9 +287,12 @@ def upgrade() -> None:
     _blood_markers()
     _policies()
     _privileges()
+    op.execute(EMAIL_REVERIFY)
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER email_changed ON users")
+    op.execute("DROP FUNCTION users_email_changed()")
     for table in USER_TABLES:
         op.execute(f"REVOKE INSERT, UPDATE ON {table} FROM vitalis_api, vitalis_worker")
         op.execute(f"GRANT INSERT, UPDATE, DELETE ON {table} TO vitalis_api, vitalis_worker")
