@@ -10,6 +10,7 @@ import functools
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -73,16 +74,6 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def check_range(table: str, column: str, value: Any) -> None:
-    if value is None:
-        return
-    field = f"{table}.{column}"
-    number = _finite(field, value)
-    bounds = RANGES.get((table, column))
-    if bounds and not bounds[0] <= number <= bounds[1]:
-        raise ValidationError(field, f"{_fmt(number)} is outside the allowed range {_fmt(bounds[0])}–{_fmt(bounds[1])}")
-
-
 def _finite(field: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise ValidationError(field, f"expected a number, got {type(value).__name__}")
@@ -95,12 +86,10 @@ def _finite(field: str, value: Any) -> float:
 def validate_row(table: str, values: Mapping[str, Any]) -> None:
     """Refuse a row for `table` that breaks a §6 rule or does not fit its column; raises ValidationError
     on the first problem, so the database never answers with an error that quotes the row."""
-    limits = _column_limits(table)
+    rules = _numeric_rules(table)
     for column, value in values.items():
-        if (table, column) in RANGES:
-            check_range(table, column, value)
-        if value is not None and column in limits:
-            _check_fits(f"{table}.{column}", value, limits[column])
+        if value is not None and column in rules:
+            _check_number(table, column, value, rules[column])
     dated = _dated_column(table)
     if dated is not None and dated in values:
         validate_data_date(f"{table}.{dated}", values[dated])
@@ -171,36 +160,52 @@ def _dated_column(table: str) -> str | None:
     return PARTITIONED_BY_YEAR.get(table)
 
 
+@dataclass(frozen=True, slots=True)
+class _NumberRule:
+    bounds: tuple[float, float] | None  # the §6 range, if any
+    whole: bool  # an integer column
+    largest: float | None  # what the column type can hold
+
+
 @functools.cache
-def _column_limits(table: str) -> dict[str, tuple[bool, float]]:
-    """column -> (whole numbers only, largest magnitude) for the numeric columns of `table`."""
+def _numeric_rules(table: str) -> dict[str, _NumberRule]:
+    """column -> what a value of it must satisfy: its §6 range and what its column type can hold."""
     from sqlalchemy import BigInteger, Integer, Numeric, SmallInteger
 
     from db.models import Base
 
-    limits: dict[str, tuple[bool, float]] = {}
+    rules: dict[str, _NumberRule] = {}
     sql_table = Base.metadata.tables.get(table)
     for column in sql_table.columns if sql_table is not None else ():
-        kind = column.type
+        kind, bounds = column.type, RANGES.get((table, column.name))
         if isinstance(kind, SmallInteger):
-            limits[column.name] = (True, 2**15 - 1)
+            rules[column.name] = _NumberRule(bounds, True, 2**15 - 1)
         elif isinstance(kind, BigInteger):
-            limits[column.name] = (True, 2**63 - 1)
+            rules[column.name] = _NumberRule(bounds, True, 2**63 - 1)
         elif isinstance(kind, Integer):
-            limits[column.name] = (True, 2**31 - 1)
-        elif isinstance(kind, Numeric) and kind.precision is not None:
-            limits[column.name] = (False, 10.0 ** (kind.precision - (kind.scale or 0)))
-    return limits
+            rules[column.name] = _NumberRule(bounds, True, 2**31 - 1)
+        elif isinstance(kind, Numeric):
+            largest = 10.0 ** (kind.precision - (kind.scale or 0)) if kind.precision is not None else None
+            rules[column.name] = _NumberRule(bounds, False, largest)
+    for (tbl, column), bounds in RANGES.items():
+        if tbl == table and column not in rules:
+            rules[column] = _NumberRule(bounds, False, None)
+    return rules
 
 
-def _check_fits(field: str, value: Any, limit: tuple[bool, float]) -> None:
-    whole, largest = limit
+def _check_number(table: str, column: str, value: Any, rule: _NumberRule) -> None:
+    field = f"{table}.{column}"
     number = _finite(field, value)
-    if whole and not isinstance(value, int) and not number.is_integer():
+    if rule.bounds is not None and not rule.bounds[0] <= number <= rule.bounds[1]:
+        low, high = rule.bounds
+        raise ValidationError(field, f"{_fmt(number)} is outside the allowed range {_fmt(low)}–{_fmt(high)}")
+    if rule.largest is None:
+        return
+    if rule.whole and not isinstance(value, int) and not number.is_integer():
         raise ValidationError(field, f"expected a whole number, got {_plain(value)}")
     # NUMERIC(p, s) holds magnitudes below 10^(p-s); integers up to their largest value.
-    if (abs(number) > largest) if whole else (abs(number) >= largest):
-        bound = f"at most {largest:.0f}" if whole else f"less than {largest:.0f} in magnitude"
+    if (abs(number) > rule.largest) if rule.whole else (abs(number) >= rule.largest):
+        bound = f"at most {rule.largest:.0f}" if rule.whole else f"less than {rule.largest:.0f} in magnitude"
         raise ValidationError(field, f"{_plain(value)} does not fit this field ({bound})")
 
 
