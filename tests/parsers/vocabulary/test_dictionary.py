@@ -17,6 +17,8 @@ from parsers.vocabulary.dictionary import (
     load_dictionary,
     loinc_check_digit_ok,
     normalize_name,
+    specimen_fits,
+    stated_specimen,
 )
 
 NAMED_CATEGORIES = [category for category in CATEGORIES if category != "other"]
@@ -591,6 +593,105 @@ def test_decorated_and_reordered_names_match_at_lower_confidence(dictionary, pri
     found = dictionary.match(printed)
     assert found.biomarker is not None, found.reason
     assert (found.biomarker.slug, found.confidence) == (slug, confidence)
+
+
+# --- specimens --------------------------------------------------------------------------------------
+
+
+def test_names_in_the_file_state_only_their_own_markers_specimen(dictionary):
+    # Exact names skip the specimen check, so the file itself must not call a serum marker
+    # "..., Whole Blood".
+    wrong = [
+        (marker.slug, marker.specimen, name)
+        for marker in dictionary
+        for name in marker.names
+        if not specimen_fits(stated_specimen(name), marker.specimen)
+    ]
+    assert wrong == []
+
+
+@pytest.mark.parametrize(
+    "printed",
+    [
+        "Magnesium, Whole Blood",
+        "Glucose, Whole Blood",
+        "Glucose, Whole Blood, Fasting",
+        "Whole Blood Glucose",
+        "Potassium, Whole Blood",
+        "Sodium, Whole Blood",
+        "Zinc, Whole Blood",
+        "Selenium, Whole Blood",
+        "Folate, Whole Blood",
+        "Hemoglobin, Plasma",
+        "Plasma Hemoglobin",
+        "Hemoglobin, Serum",
+        "Fibrinogen, Serum",
+        "Globulin, Plasma",
+        "ACTH, Serum",
+        "Lead, Serum",
+        "Mercury, Plasma",
+        "Glucose, Whole Blood, Serum",
+        "Magnesium, Urine",
+        "Albumin, Urine",
+        "Zinc, RBC",
+        "Glucose, Capillary",
+        "Capillary Blood Glucose",
+        "Glucose, CSF",
+        "Protein, Total, CSF",
+        "Cortisol, Saliva",
+        "Salivary Cortisol",
+    ],
+)
+def test_a_name_of_another_specimen_never_falls_back_to_this_ones_marker(dictionary, printed):
+    found = dictionary.match(printed)
+    assert found.biomarker is None, found.reason
+
+
+def test_the_reason_names_the_specimen_that_did_not_fit(dictionary):
+    reason = dictionary.match("Magnesium, Whole Blood").reason
+    assert "whole blood" in reason and "magnesium (serum_or_plasma)" in reason
+
+
+@pytest.mark.parametrize(
+    ("printed", "slug"),
+    [
+        ("Hemoglobin, Whole Blood", "hemoglobin"),
+        ("WBC, Whole Blood", "wbc"),
+        ("Hemoglobin A1c, Whole Blood", "hba1c"),
+        ("Lead, Whole Blood (Venous)", "lead_blood"),
+        ("RBC Folate, Whole Blood", "folate_rbc"),
+        ("Folate, Plasma", "folate"),
+        ("Glucose, Serum or Plasma", "glucose"),
+        ("Glucose, Venous", "glucose"),
+        ("Magnesium, Blood", "magnesium"),
+        ("Fibrinogen Activity, Plasma", "fibrinogen"),
+        ("Globulin, Serum", "globulin"),
+        ("Blood, Occult, Urine", "urine_occult_blood"),
+    ],
+    ids=lambda value: str(value),
+)
+def test_a_specimen_word_is_set_aside_when_the_marker_is_measured_in_it(dictionary, printed, slug):
+    found = dictionary.match(printed)
+    assert (found.biomarker.slug if found.biomarker else None) == slug, found.reason
+
+
+def test_the_specimen_chooses_between_markers_that_share_a_name(dictionary):
+    base = dictionary.get("glucose")
+    serum = dataclasses.replace(base, slug="alpha", display_name="Alpha", aliases=("Marker, Serum",))
+    whole = dataclasses.replace(
+        base, slug="beta", display_name="Beta", aliases=("Marker, Whole Blood",), specimen="whole_blood"
+    )
+    markers = BiomarkerDictionary([serum, whole])
+    assert markers.match("Marker, Plasma").biomarker.slug == "alpha"
+    assert markers.match("Whole Blood Marker").biomarker.slug == "beta"
+    assert markers.match("Marker").biomarker is None
+    assert markers.match("Marker, Venous").biomarker is None
+
+
+def test_a_per_field_unit_does_not_move_a_whole_blood_name_to_urine(dictionary):
+    found = dictionary.match("WBC, Whole Blood", "/HPF")
+    assert found.biomarker.slug == "wbc"
+    assert found.confidence < 0.95
 
 
 def test_a_name_whose_words_fit_two_markers_is_ambiguous(dictionary):
