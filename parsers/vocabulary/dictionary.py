@@ -158,6 +158,7 @@ _DROP_CHARS.update(dict.fromkeys(map(ord, "'’"), None))
 _METHOD_RE = re.compile(r"\blc\s*[-/]?\s*ms(?:\s*[-/]\s*ms)?\b|\bms\s*/\s*ms\b")
 _MARK_RE = re.compile(r"\((?:tm|r|c)\)|\[\d{1,2}\]|\(\d{1,2}\)\s*$")
 _SLASH_RE = re.compile(r"\w\s*/\s*\w")
+_PAREN_RE = re.compile(r"\(([^()]*)\)")
 # Decimal numbers, runs of letters and digits, and the two symbols that change the measurand.
 _TOKEN_RE = re.compile(r"\d+(?:\.\d+)+|[^\W_]+|[%#]")
 
@@ -191,6 +192,24 @@ NOISE_TOKENS: frozenset[str] = frozenset(
         "qn",
         "level",
         "test",
+        # Which printed reference range applies, not what was measured.
+        "male",
+        "males",
+        "female",
+        "females",
+        "adult",
+        # HbA1c standardisation schemes: the unit (% or mmol/mol) says which, the marker is one.
+        "ifcc",
+        "dcct",
+        "ngsp",
+        # LDL-C equations and creatinine methods: different calculations of the same measurand.
+        "nih",
+        "sampson",
+        "friedewald",
+        "martin",
+        "hopkins",
+        "enzymatic",
+        "jaffe",
     }
 )
 
@@ -205,6 +224,10 @@ _SPECIMEN_WORDS: dict[str, str] = {
     "plas": "plasma",
     "whole": "whole_blood",
     "venous": "blood",
+    "blood": "blood",
+    "urine": "urine",
+    "urinary": "urine",
+    "urinalysis": "urine",
 }
 _SPECIMEN_FITS: dict[str, frozenset[str]] = {
     # Serum and plasma are interchangeable for most chemistry, which the file records as
@@ -215,6 +238,7 @@ _SPECIMEN_FITS: dict[str, frozenset[str]] = {
     # Red-cell markers are measured in whole blood, and their names always say "RBC" themselves.
     "whole_blood": frozenset({"whole_blood", "rbc"}),
     "blood": SPECIMENS - {"urine"},
+    "urine": frozenset({"urine"}),
     "conflicting specimens": frozenset(),
 }
 
@@ -230,6 +254,11 @@ _SPELLINGS: dict[str, str] = {
     "sulphate": "sulfate",
     "ionised": "ionized",
     "colour": "color",
+    # Epic and most hospital systems suffix urinalysis lines with "UA".
+    "ua": "urine",
+    # "TPO Ab", "TPO Antibody", "TPO Antibodies" are one result.
+    "ab": "antibody",
+    "antibodies": "antibody",
 }
 
 
@@ -265,16 +294,18 @@ def _strip_noise(tokens: Sequence[str]) -> tuple[str, ...]:
 
 
 def stated_specimen(raw: str) -> str | None:
-    """The specimen a printed name states through words the matcher may set aside, if any.
+    """The specimen a printed name states (serum, plasma, whole blood, blood, urine), if any.
 
-    Bare "blood" states nothing: it is as often the analyte ("Occult Blood, Urine") or part of a
-    cell's name as the specimen, and every marker it could qualify is a blood marker already.
+    "Blood" or "venous" beside a more precise word adds nothing ("Lead, Whole Blood (Venous)"), and
+    beside "urine" it is the analyte ("Occult Blood, Urine"), not the specimen.
     """
     return _specimen_of(_tokens(raw))
 
 
 def _specimen_of(tokens: Sequence[str]) -> str | None:
     words = {_SPECIMEN_WORDS[token] for token in tokens if token in _SPECIMEN_WORDS}
+    if "occult" in tokens:
+        words.discard("blood")  # occult blood is what is measured, in urine or stool
     if {"serum", "plasma"} <= words:
         words = (words - {"serum", "plasma"}) | {"serum_or_plasma"}
     if len(words) > 1:
@@ -648,11 +679,28 @@ class BiomarkerDictionary:
             found = self._resolve(fitting, confidence, how)
             if found is not None:
                 return found
+        synonym = self._match_synonym(raw_name)
+        if synonym is not None:
+            return synonym
         if other_specimen:
             others = ", ".join(f"{slug} ({self._markers[slug].specimen})" for slug in sorted(other_specimen))
             stated = str(specimen).replace("_", " ")
             return NameMatch(None, 0.0, f"{key!r} names {stated}; {others} is measured in another specimen")
         return NameMatch(None, 0.0, f"no known name matches {key!r}")
+
+    def _match_synonym(self, raw_name: str) -> NameMatch | None:
+        # "Alanine Aminotransferase (ALT)", "Free Thyroxine (FT4)": a name followed by another name
+        # of the same marker. Both halves must resolve, to the same marker: "Cortisol (PM)" is an
+        # evening draw with its own range, not cortisol with a remark, and "PM" alone names nothing.
+        groups = _PAREN_RE.findall(raw_name)
+        if len(groups) != 1:
+            return None
+        outside = self._match_name(_PAREN_RE.sub(" ", raw_name))
+        inside = self._match_name(groups[0])
+        if outside.biomarker is None or inside.biomarker is None or outside.biomarker.slug != inside.biomarker.slug:
+            return None
+        confidence = min(outside.confidence, inside.confidence, CONFIDENCE_DECORATED)
+        return NameMatch(outside.biomarker, confidence, f"name and synonym agree ({outside.biomarker.slug})")
 
     def _resolve(self, slugs: set[str], confidence: float, how: str) -> NameMatch | None:
         if not slugs:

@@ -631,6 +631,9 @@ def test_names_in_the_file_state_only_their_own_markers_specimen(dictionary):
         "Lead, Serum",
         "Mercury, Plasma",
         "Glucose, Whole Blood, Serum",
+        "Ketones, Blood",
+        "Ketones, Serum",
+        "pH, Venous",
         "Magnesium, Urine",
         "Albumin, Urine",
         "Zinc, RBC",
@@ -692,6 +695,41 @@ def test_a_per_field_unit_does_not_move_a_whole_blood_name_to_urine(dictionary):
     found = dictionary.match("WBC, Whole Blood", "/HPF")
     assert found.biomarker.slug == "wbc"
     assert found.confidence < 0.95
+
+
+@pytest.mark.parametrize(
+    ("printed", "slug"),
+    [
+        ("Alanine Aminotransferase (ALT)", "alt"),
+        ("ALT (Alanine Aminotransferase)", "alt"),
+        ("Iron (Fe)", "iron"),
+        ("Testosterone (Free)", "testosterone_free"),
+        ("Cortisol (PM)", None),
+        ("Folate (RBC)", "folate_rbc"),
+        ("Magnesium (Mg), Whole Blood", None),
+        ("Creatinine (Urine)", None),
+        ("Free T4 (Total T4)", None),
+    ],
+    ids=lambda value: str(value),
+)
+def test_a_name_with_a_synonym_in_brackets_matches_only_when_both_agree(dictionary, printed, slug):
+    found = dictionary.match(printed)
+    assert (found.biomarker.slug if found.biomarker else None) == slug, found.reason
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("Haemoglobin", "Hemoglobin"),
+        ("Oestradiol", "Estradiol"),
+        ("Leucocyte Esterase", "Leukocyte Esterase"),
+        ("DHEA Sulphate", "DHEA Sulfate"),
+        ("Protein, UA", "Protein, Urine"),
+        ("TPO Ab", "TPO Antibodies"),
+    ],
+)
+def test_spellings_of_one_word_normalize_alike(first, second):
+    assert normalize_name(first) == normalize_name(second)
 
 
 def test_a_name_whose_words_fit_two_markers_is_ambiguous(dictionary):
