@@ -23,6 +23,9 @@ from parsers.vocabulary.dictionary import (
 
 NAMED_CATEGORIES = [category for category in CATEGORIES if category != "other"]
 
+# Names as Quest, Labcorp, hospital systems, MyChart, UK, Australian and European labs print them.
+REPORT_SPELLINGS = yaml.safe_load(Path(__file__).with_name("report_spellings.yaml").read_text(encoding="utf-8"))
+
 # Slugs the unit converter and the database seed address directly.
 REQUIRED_SLUGS = [
     "glucose",
@@ -382,21 +385,6 @@ def test_optimal_for_both_sexes_fills_both_sets_of_fields(dictionary):
 # --- matching -------------------------------------------------------------------------------------------
 
 
-def _all_names(markers) -> list[tuple[str, str]]:
-    return [(name, marker.slug) for marker in markers for name in marker.names]
-
-
-@pytest.mark.parametrize(
-    ("name", "slug"),
-    _all_names(load_dictionary()),
-    ids=[f"{slug}:{name}" for name, slug in _all_names(load_dictionary())],
-)
-def test_every_name_in_the_file_resolves_to_its_own_marker(dictionary, name, slug):
-    found = dictionary.match(name)
-    assert found.biomarker is not None and found.biomarker.slug == slug
-    assert found.confidence == 1.0
-
-
 @pytest.mark.parametrize(
     ("first", "first_slug", "second", "second_slug"),
     [
@@ -474,96 +462,33 @@ def test_names_not_in_the_dictionary_stay_unknown(dictionary, name):
     assert found.reason
 
 
-REPORT_SPELLINGS = [
-    # Quest Diagnostics
-    ("GLUCOSE", "glucose"),
-    ("UREA NITROGEN (BUN)", "bun"),
-    ("CREATININE", "creatinine"),
-    ("EGFR", "egfr"),
-    ("BUN/CREATININE RATIO", "bun_creatinine_ratio"),
-    ("CARBON DIOXIDE", "co2"),
-    ("PROTEIN, TOTAL", "total_protein"),
-    ("ALBUMIN/GLOBULIN RATIO", "albumin_globulin_ratio"),
-    ("BILIRUBIN, TOTAL", "bilirubin_total"),
-    ("ALKALINE PHOSPHATASE", "alkaline_phosphatase"),
-    ("CHOLESTEROL, TOTAL", "cholesterol_total"),
-    ("HDL CHOLESTEROL", "hdl_cholesterol"),
-    ("LDL-CHOLESTEROL", "ldl_cholesterol"),
-    ("CHOL/HDLC RATIO", "cholesterol_hdl_ratio"),
-    ("NON HDL CHOLESTEROL", "non_hdl_cholesterol"),
-    ("LDL PARTICLE NUMBER", "ldl_particle_number"),
-    ("LDL PEAK SIZE", "ldl_peak_size"),
-    ("LIPOPROTEIN (a)", "lipoprotein_a"),
-    ("APOLIPOPROTEIN B", "apolipoprotein_b"),
-    ("HS CRP", "hs_crp"),
-    ("OMEGACHECK(TM)", "omega3_total"),
-    ("ARACHIDONIC ACID/EPA RATIO", "aa_epa_ratio"),
-    ("T4, FREE", "t4_free"),
-    ("T3, FREE", "t3_free"),
-    ("T4 (THYROXINE), TOTAL", "t4_total"),
-    ("THYROID PEROXIDASE ANTIBODIES", "tpo_antibodies"),
-    ("FREE T4 INDEX (T7)", "free_thyroxine_index"),
-    ("TESTOSTERONE, TOTAL, MS", "testosterone_total"),
-    ("TESTOSTERONE, FREE", "testosterone_free"),
-    ("SEX HORMONE BINDING GLOBULIN", "shbg"),
-    ("DHEA SULFATE", "dhea_sulfate"),
-    ("IGF 1, LC/MS", "igf1"),
-    ("WHITE BLOOD CELL COUNT", "wbc"),
-    ("PLATELET COUNT", "platelets"),
-    ("ABSOLUTE NEUTROPHILS", "neutrophils_absolute"),
-    ("NEUTROPHILS", "neutrophils_pct"),
-    ("ABSOLUTE EOSINOPHILS", "eosinophils_absolute"),
-    ("VITAMIN D,25-OH,TOTAL,IA", "vitamin_d_25oh_total"),
-    ("VITAMIN D, 25-OH, D3", "vitamin_d_25oh_d3"),
-    ("IRON, TOTAL", "iron"),
-    ("IRON BINDING CAPACITY", "tibc"),
-    ("% SATURATION", "transferrin_saturation"),
-    ("METHYLMALONIC ACID", "methylmalonic_acid"),
-    ("MERCURY, BLOOD", "mercury_blood"),
-    ("LEAD (VENOUS)", "lead_blood"),
-    ("ANA SCREEN, IFA", "ana_screen"),
-    ("SPECIFIC GRAVITY", "urine_specific_gravity"),
-    ("LEUKOCYTE ESTERASE", "urine_leukocyte_esterase"),
-    ("SQUAMOUS EPITHELIAL CELLS", "urine_squamous_epithelial_cells"),
-    ("HYALINE CAST", "urine_hyaline_casts"),
-    # Labcorp
-    ("BUN/Creatinine Ratio", "bun_creatinine_ratio"),
-    ("Carbon Dioxide, Total", "co2"),
-    ("Globulin, Total", "globulin"),
-    ("A/G Ratio", "albumin_globulin_ratio"),
-    ("AST (SGOT)", "ast"),
-    ("ALT (SGPT)", "alt"),
-    ("LDL Chol Calc (NIH)", "ldl_cholesterol"),
-    ("VLDL Cholesterol Cal", "vldl_cholesterol"),
-    ("T. Chol/HDL Ratio", "cholesterol_hdl_ratio"),
-    ("HDL-P (Total)", "hdl_particle_number"),
-    ("Small LDL-P", "ldl_small_nmr"),
-    ("LP-IR Score", "lp_ir_score"),
-    ("T4,Free(Direct)", "t4_free"),
-    ("Triiodothyronine,Free,Serum", "t3_free"),
-    ("Free Testosterone(Direct)", "testosterone_free"),
-    ("Sex Horm Binding Glob, Serum", "shbg"),
-    ("Lymphs (Absolute)", "lymphocytes_absolute"),
-    ("Monocytes(Absolute)", "monocytes_absolute"),
-    ("Baso (Absolute)", "basophils_absolute"),
-    ("Eos", "eosinophils_pct"),
-    ("C-Reactive Protein, Cardiac", "hs_crp"),
-    ("Homocyst(e)ine", "homocysteine"),
-    ("Vitamin D, 25-Hydroxy", "vitamin_d_25oh_total"),
-    ("Folate (Folic Acid), Serum", "folate"),
-    ("Zinc, Plasma or Serum", "zinc"),
-    ("Urobilinogen,Semi-Qn", "urine_urobilinogen"),
-    ("t-Transglutaminase (tTG) IgA", "ttg_iga"),
-    ("Hemoglobin A1c", "hba1c"),
-]
+def _report_rows() -> list:
+    return [
+        pytest.param(name, slug, unit[0] if unit else None, id=f"{lab}:{name}" + (f" [{unit[0]}]" if unit else ""))
+        for lab, rows in REPORT_SPELLINGS["resolve"].items()
+        for name, slug, *unit in rows
+    ]
 
 
-@pytest.mark.parametrize(("printed", "slug"), REPORT_SPELLINGS, ids=[name for name, _ in REPORT_SPELLINGS])
-def test_names_as_labs_print_them(dictionary, printed, slug):
-    found = dictionary.match(printed)
+@pytest.mark.parametrize(("printed", "slug", "unit"), _report_rows())
+def test_names_as_lab_reports_print_them(dictionary, printed, slug, unit):
+    found = dictionary.match(printed, unit)
     assert found.biomarker is not None, found.reason
-    assert found.biomarker.slug == slug
-    assert found.confidence == 1.0
+    assert found.biomarker.slug == slug, found.reason
+
+
+@pytest.mark.parametrize(
+    ("printed", "why"), REPORT_SPELLINGS["unknown"], ids=[row[0] for row in REPORT_SPELLINGS["unknown"]]
+)
+def test_report_names_that_are_no_marker_of_the_dictionary_stay_unknown(dictionary, printed, why):
+    found = dictionary.match(printed)
+    assert found.biomarker is None, f"{printed!r} ({why}) matched {found.biomarker.slug}: {found.reason}"
+
+
+def test_every_marker_has_a_report_spelling(dictionary):
+    expected = {row[1] for rows in REPORT_SPELLINGS["resolve"].values() for row in rows}
+    assert expected <= {marker.slug for marker in dictionary}
+    assert sorted(marker.slug for marker in dictionary if marker.slug not in expected) == []
 
 
 @pytest.mark.parametrize(
