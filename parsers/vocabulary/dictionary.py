@@ -7,7 +7,8 @@ the field, instead of seeding a half-right row that would be copied into every u
 Matching never guesses. A raw name either normalizes to exactly one known name, or reduces to the
 same tokens as exactly one known name once lab decorations (specimen, method, "fasting") are set
 aside; anything else comes back unknown with the reason, and the caller keeps the raw name with a
-NULL biomarker_id.
+NULL biomarker_id. A specimen word is set aside only when the marker found is measured in that
+specimen: "Magnesium, Whole Blood" is another test than serum magnesium, not a decorated name of it.
 """
 
 from __future__ import annotations
@@ -157,6 +158,7 @@ _DROP_CHARS.update(dict.fromkeys(map(ord, "'’"), None))
 _METHOD_RE = re.compile(r"\blc\s*[-/]?\s*ms(?:\s*[-/]\s*ms)?\b|\bms\s*/\s*ms\b")
 _MARK_RE = re.compile(r"\((?:tm|r|c)\)|\[\d{1,2}\]|\(\d{1,2}\)\s*$")
 _SLASH_RE = re.compile(r"\w\s*/\s*\w")
+_PAREN_RE = re.compile(r"\(([^()]*)\)")
 # Decimal numbers, runs of letters and digits, and the two symbols that change the measurand.
 _TOKEN_RE = re.compile(r"\d+(?:\.\d+)+|[^\W_]+|[%#]")
 
@@ -190,8 +192,74 @@ NOISE_TOKENS: frozenset[str] = frozenset(
         "qn",
         "level",
         "test",
+        # Which printed reference range applies, not what was measured.
+        "male",
+        "males",
+        "female",
+        "females",
+        "adult",
+        # HbA1c standardisation schemes: the unit (% or mmol/mol) says which, the marker is one.
+        "ifcc",
+        "dcct",
+        "ngsp",
+        # LDL-C equations and creatinine methods: different calculations of the same measurand.
+        "nih",
+        "sampson",
+        "friedewald",
+        "martin",
+        "hopkins",
+        "enzymatic",
+        "jaffe",
     }
 )
+
+
+# Noise tokens that name a specimen, and the marker specimens each statement fits. Specimen words
+# that are not noise ("urine", "RBC", "erythrocyte", "CSF", "saliva", "capillary") are never set
+# aside, so a marker is only reached through them when its own name carries them.
+_SPECIMEN_WORDS: dict[str, str] = {
+    "serum": "serum",
+    "ser": "serum",
+    "plasma": "plasma",
+    "plas": "plasma",
+    "whole": "whole_blood",
+    "venous": "blood",
+    "blood": "blood",
+    "urine": "urine",
+    "urinary": "urine",
+    "urinalysis": "urine",
+}
+_SPECIMEN_FITS: dict[str, frozenset[str]] = {
+    # Serum and plasma are interchangeable for most chemistry, which the file records as
+    # serum_or_plasma; a marker tied to one of them (fibrinogen, ACTH, globulin) is not the other.
+    "serum": frozenset({"serum", "serum_or_plasma"}),
+    "plasma": frozenset({"plasma", "serum_or_plasma"}),
+    "serum_or_plasma": frozenset({"serum", "plasma", "serum_or_plasma"}),
+    # Red-cell markers are measured in whole blood, and their names always say "RBC" themselves.
+    "whole_blood": frozenset({"whole_blood", "rbc"}),
+    "blood": SPECIMENS - {"urine"},
+    "urine": frozenset({"urine"}),
+    "conflicting specimens": frozenset(),
+}
+
+# British and European spellings of words that name the same measurand.
+_SPELLINGS: dict[str, str] = {
+    "haemoglobin": "hemoglobin",
+    "haematocrit": "hematocrit",
+    "oestradiol": "estradiol",
+    "oestrone": "estrone",
+    "leucocyte": "leukocyte",
+    "leucocytes": "leukocytes",
+    "luteinising": "luteinizing",
+    "sulphate": "sulfate",
+    "ionised": "ionized",
+    "colour": "color",
+    # Epic and most hospital systems suffix urinalysis lines with "UA".
+    "ua": "urine",
+    # "TPO Ab", "TPO Antibody", "TPO Antibodies" are one result.
+    "ab": "antibody",
+    "antibodies": "antibody",
+}
 
 
 def normalize_name(raw: str) -> str:
@@ -211,7 +279,7 @@ def _tokens(raw: str) -> list[str]:
     text = unicodedata.normalize("NFKC", text).casefold()
     text = _MARK_RE.sub(" ", text)
     text = _METHOD_RE.sub(" lcms ", text)
-    return _TOKEN_RE.findall(text)
+    return [_SPELLINGS.get(token, token) for token in _TOKEN_RE.findall(text)]
 
 
 def _is_ratio_like(raw: str) -> bool:
@@ -223,6 +291,33 @@ def _is_ratio_like(raw: str) -> bool:
 
 def _strip_noise(tokens: Sequence[str]) -> tuple[str, ...]:
     return tuple(token for token in tokens if token not in NOISE_TOKENS)
+
+
+def stated_specimen(raw: str) -> str | None:
+    """The specimen a printed name states (serum, plasma, whole blood, blood, urine), if any.
+
+    "Blood" or "venous" beside a more precise word adds nothing ("Lead, Whole Blood (Venous)"), and
+    beside "urine" it is the analyte ("Occult Blood, Urine"), not the specimen.
+    """
+    return _specimen_of(_tokens(raw))
+
+
+def _specimen_of(tokens: Sequence[str]) -> str | None:
+    words = {_SPECIMEN_WORDS[token] for token in tokens if token in _SPECIMEN_WORDS}
+    if "occult" in tokens:
+        words.discard("blood")  # occult blood is what is measured, in urine or stool
+    if {"serum", "plasma"} <= words:
+        words = (words - {"serum", "plasma"}) | {"serum_or_plasma"}
+    if len(words) > 1:
+        words.discard("blood")
+    if len(words) > 1:
+        return "conflicting specimens"
+    return next(iter(words), None)
+
+
+def specimen_fits(stated: str | None, marker_specimen: str) -> bool:
+    """True when a name stating `stated` may name a marker measured in `marker_specimen`."""
+    return stated is None or marker_specimen in _SPECIMEN_FITS[stated]
 
 
 # --- unit kinds used for disambiguation ---------------------------------------------------------
@@ -570,17 +665,44 @@ class BiomarkerDictionary:
         stripped = _strip_noise(tokens)
         if not stripped:
             return NameMatch(None, 0.0, f"{key!r} names only a specimen or method")
-        found = self._resolve(self._ordered.get(stripped), CONFIDENCE_DECORATED, "without lab suffixes")
-        if found is not None:
-            return found
+        specimen = _specimen_of(tokens)
+        candidates = [(self._ordered.get(stripped), CONFIDENCE_DECORATED, "without lab suffixes")]
         if not _is_ratio_like(raw_name):
             bag = tuple(sorted(stripped))
-            found = self._resolve(self._bags.get(bag), CONFIDENCE_REORDERED, "same words reordered")
+            candidates.append((self._bags.get(bag), CONFIDENCE_REORDERED, "same words reordered"))
+        other_specimen: set[str] = set()
+        for slugs, confidence, how in candidates:
+            if not slugs:
+                continue
+            fitting = {slug for slug in slugs if specimen_fits(specimen, self._markers[slug].specimen)}
+            other_specimen |= slugs - fitting
+            found = self._resolve(fitting, confidence, how)
             if found is not None:
                 return found
+        synonym = self._match_synonym(raw_name)
+        if synonym is not None:
+            return synonym
+        if other_specimen:
+            others = ", ".join(f"{slug} ({self._markers[slug].specimen})" for slug in sorted(other_specimen))
+            stated = str(specimen).replace("_", " ")
+            return NameMatch(None, 0.0, f"{key!r} names {stated}; {others} is measured in another specimen")
         return NameMatch(None, 0.0, f"no known name matches {key!r}")
 
-    def _resolve(self, slugs: set[str] | None, confidence: float, how: str) -> NameMatch | None:
+    def _match_synonym(self, raw_name: str) -> NameMatch | None:
+        # "Alanine Aminotransferase (ALT)", "Free Thyroxine (FT4)": a name followed by another name
+        # of the same marker. Both halves must resolve, to the same marker: "Cortisol (PM)" is an
+        # evening draw with its own range, not cortisol with a remark, and "PM" alone names nothing.
+        groups = _PAREN_RE.findall(raw_name)
+        if len(groups) != 1:
+            return None
+        outside = self._match_name(_PAREN_RE.sub(" ", raw_name))
+        inside = self._match_name(groups[0])
+        if outside.biomarker is None or inside.biomarker is None or outside.biomarker.slug != inside.biomarker.slug:
+            return None
+        confidence = min(outside.confidence, inside.confidence, CONFIDENCE_DECORATED)
+        return NameMatch(outside.biomarker, confidence, f"name and synonym agree ({outside.biomarker.slug})")
+
+    def _resolve(self, slugs: set[str], confidence: float, how: str) -> NameMatch | None:
         if not slugs:
             return None
         if len(slugs) > 1:

@@ -17,9 +17,14 @@ from parsers.vocabulary.dictionary import (
     load_dictionary,
     loinc_check_digit_ok,
     normalize_name,
+    specimen_fits,
+    stated_specimen,
 )
 
 NAMED_CATEGORIES = [category for category in CATEGORIES if category != "other"]
+
+# Names as Quest, Labcorp, hospital systems, MyChart, UK, Australian and European labs print them.
+REPORT_SPELLINGS = yaml.safe_load(Path(__file__).with_name("report_spellings.yaml").read_text(encoding="utf-8"))
 
 # Slugs the unit converter and the database seed address directly.
 REQUIRED_SLUGS = [
@@ -380,21 +385,6 @@ def test_optimal_for_both_sexes_fills_both_sets_of_fields(dictionary):
 # --- matching -------------------------------------------------------------------------------------------
 
 
-def _all_names(markers) -> list[tuple[str, str]]:
-    return [(name, marker.slug) for marker in markers for name in marker.names]
-
-
-@pytest.mark.parametrize(
-    ("name", "slug"),
-    _all_names(load_dictionary()),
-    ids=[f"{slug}:{name}" for name, slug in _all_names(load_dictionary())],
-)
-def test_every_name_in_the_file_resolves_to_its_own_marker(dictionary, name, slug):
-    found = dictionary.match(name)
-    assert found.biomarker is not None and found.biomarker.slug == slug
-    assert found.confidence == 1.0
-
-
 @pytest.mark.parametrize(
     ("first", "first_slug", "second", "second_slug"),
     [
@@ -472,96 +462,33 @@ def test_names_not_in_the_dictionary_stay_unknown(dictionary, name):
     assert found.reason
 
 
-REPORT_SPELLINGS = [
-    # Quest Diagnostics
-    ("GLUCOSE", "glucose"),
-    ("UREA NITROGEN (BUN)", "bun"),
-    ("CREATININE", "creatinine"),
-    ("EGFR", "egfr"),
-    ("BUN/CREATININE RATIO", "bun_creatinine_ratio"),
-    ("CARBON DIOXIDE", "co2"),
-    ("PROTEIN, TOTAL", "total_protein"),
-    ("ALBUMIN/GLOBULIN RATIO", "albumin_globulin_ratio"),
-    ("BILIRUBIN, TOTAL", "bilirubin_total"),
-    ("ALKALINE PHOSPHATASE", "alkaline_phosphatase"),
-    ("CHOLESTEROL, TOTAL", "cholesterol_total"),
-    ("HDL CHOLESTEROL", "hdl_cholesterol"),
-    ("LDL-CHOLESTEROL", "ldl_cholesterol"),
-    ("CHOL/HDLC RATIO", "cholesterol_hdl_ratio"),
-    ("NON HDL CHOLESTEROL", "non_hdl_cholesterol"),
-    ("LDL PARTICLE NUMBER", "ldl_particle_number"),
-    ("LDL PEAK SIZE", "ldl_peak_size"),
-    ("LIPOPROTEIN (a)", "lipoprotein_a"),
-    ("APOLIPOPROTEIN B", "apolipoprotein_b"),
-    ("HS CRP", "hs_crp"),
-    ("OMEGACHECK(TM)", "omega3_total"),
-    ("ARACHIDONIC ACID/EPA RATIO", "aa_epa_ratio"),
-    ("T4, FREE", "t4_free"),
-    ("T3, FREE", "t3_free"),
-    ("T4 (THYROXINE), TOTAL", "t4_total"),
-    ("THYROID PEROXIDASE ANTIBODIES", "tpo_antibodies"),
-    ("FREE T4 INDEX (T7)", "free_thyroxine_index"),
-    ("TESTOSTERONE, TOTAL, MS", "testosterone_total"),
-    ("TESTOSTERONE, FREE", "testosterone_free"),
-    ("SEX HORMONE BINDING GLOBULIN", "shbg"),
-    ("DHEA SULFATE", "dhea_sulfate"),
-    ("IGF 1, LC/MS", "igf1"),
-    ("WHITE BLOOD CELL COUNT", "wbc"),
-    ("PLATELET COUNT", "platelets"),
-    ("ABSOLUTE NEUTROPHILS", "neutrophils_absolute"),
-    ("NEUTROPHILS", "neutrophils_pct"),
-    ("ABSOLUTE EOSINOPHILS", "eosinophils_absolute"),
-    ("VITAMIN D,25-OH,TOTAL,IA", "vitamin_d_25oh_total"),
-    ("VITAMIN D, 25-OH, D3", "vitamin_d_25oh_d3"),
-    ("IRON, TOTAL", "iron"),
-    ("IRON BINDING CAPACITY", "tibc"),
-    ("% SATURATION", "transferrin_saturation"),
-    ("METHYLMALONIC ACID", "methylmalonic_acid"),
-    ("MERCURY, BLOOD", "mercury_blood"),
-    ("LEAD (VENOUS)", "lead_blood"),
-    ("ANA SCREEN, IFA", "ana_screen"),
-    ("SPECIFIC GRAVITY", "urine_specific_gravity"),
-    ("LEUKOCYTE ESTERASE", "urine_leukocyte_esterase"),
-    ("SQUAMOUS EPITHELIAL CELLS", "urine_squamous_epithelial_cells"),
-    ("HYALINE CAST", "urine_hyaline_casts"),
-    # Labcorp
-    ("BUN/Creatinine Ratio", "bun_creatinine_ratio"),
-    ("Carbon Dioxide, Total", "co2"),
-    ("Globulin, Total", "globulin"),
-    ("A/G Ratio", "albumin_globulin_ratio"),
-    ("AST (SGOT)", "ast"),
-    ("ALT (SGPT)", "alt"),
-    ("LDL Chol Calc (NIH)", "ldl_cholesterol"),
-    ("VLDL Cholesterol Cal", "vldl_cholesterol"),
-    ("T. Chol/HDL Ratio", "cholesterol_hdl_ratio"),
-    ("HDL-P (Total)", "hdl_particle_number"),
-    ("Small LDL-P", "ldl_small_nmr"),
-    ("LP-IR Score", "lp_ir_score"),
-    ("T4,Free(Direct)", "t4_free"),
-    ("Triiodothyronine,Free,Serum", "t3_free"),
-    ("Free Testosterone(Direct)", "testosterone_free"),
-    ("Sex Horm Binding Glob, Serum", "shbg"),
-    ("Lymphs (Absolute)", "lymphocytes_absolute"),
-    ("Monocytes(Absolute)", "monocytes_absolute"),
-    ("Baso (Absolute)", "basophils_absolute"),
-    ("Eos", "eosinophils_pct"),
-    ("C-Reactive Protein, Cardiac", "hs_crp"),
-    ("Homocyst(e)ine", "homocysteine"),
-    ("Vitamin D, 25-Hydroxy", "vitamin_d_25oh_total"),
-    ("Folate (Folic Acid), Serum", "folate"),
-    ("Zinc, Plasma or Serum", "zinc"),
-    ("Urobilinogen,Semi-Qn", "urine_urobilinogen"),
-    ("t-Transglutaminase (tTG) IgA", "ttg_iga"),
-    ("Hemoglobin A1c", "hba1c"),
-]
+def _report_rows() -> list:
+    return [
+        pytest.param(name, slug, unit[0] if unit else None, id=f"{lab}:{name}" + (f" [{unit[0]}]" if unit else ""))
+        for lab, rows in REPORT_SPELLINGS["resolve"].items()
+        for name, slug, *unit in rows
+    ]
 
 
-@pytest.mark.parametrize(("printed", "slug"), REPORT_SPELLINGS, ids=[name for name, _ in REPORT_SPELLINGS])
-def test_names_as_labs_print_them(dictionary, printed, slug):
-    found = dictionary.match(printed)
+@pytest.mark.parametrize(("printed", "slug", "unit"), _report_rows())
+def test_names_as_lab_reports_print_them(dictionary, printed, slug, unit):
+    found = dictionary.match(printed, unit)
     assert found.biomarker is not None, found.reason
-    assert found.biomarker.slug == slug
-    assert found.confidence == 1.0
+    assert found.biomarker.slug == slug, found.reason
+
+
+@pytest.mark.parametrize(
+    ("printed", "why"), REPORT_SPELLINGS["unknown"], ids=[row[0] for row in REPORT_SPELLINGS["unknown"]]
+)
+def test_report_names_that_are_no_marker_of_the_dictionary_stay_unknown(dictionary, printed, why):
+    found = dictionary.match(printed)
+    assert found.biomarker is None, f"{printed!r} ({why}) matched {found.biomarker.slug}: {found.reason}"
+
+
+def test_every_marker_has_a_report_spelling(dictionary):
+    expected = {row[1] for rows in REPORT_SPELLINGS["resolve"].values() for row in rows}
+    assert expected <= {marker.slug for marker in dictionary}
+    assert sorted(marker.slug for marker in dictionary if marker.slug not in expected) == []
 
 
 @pytest.mark.parametrize(
@@ -591,6 +518,143 @@ def test_decorated_and_reordered_names_match_at_lower_confidence(dictionary, pri
     found = dictionary.match(printed)
     assert found.biomarker is not None, found.reason
     assert (found.biomarker.slug, found.confidence) == (slug, confidence)
+
+
+# --- specimens --------------------------------------------------------------------------------------
+
+
+def test_names_in_the_file_state_only_their_own_markers_specimen(dictionary):
+    # Exact names skip the specimen check, so the file itself must not call a serum marker
+    # "..., Whole Blood".
+    wrong = [
+        (marker.slug, marker.specimen, name)
+        for marker in dictionary
+        for name in marker.names
+        if not specimen_fits(stated_specimen(name), marker.specimen)
+    ]
+    assert wrong == []
+
+
+@pytest.mark.parametrize(
+    "printed",
+    [
+        "Magnesium, Whole Blood",
+        "Glucose, Whole Blood",
+        "Glucose, Whole Blood, Fasting",
+        "Whole Blood Glucose",
+        "Potassium, Whole Blood",
+        "Sodium, Whole Blood",
+        "Zinc, Whole Blood",
+        "Selenium, Whole Blood",
+        "Folate, Whole Blood",
+        "Hemoglobin, Plasma",
+        "Plasma Hemoglobin",
+        "Hemoglobin, Serum",
+        "Fibrinogen, Serum",
+        "Globulin, Plasma",
+        "ACTH, Serum",
+        "Lead, Serum",
+        "Mercury, Plasma",
+        "Glucose, Whole Blood, Serum",
+        "Ketones, Blood",
+        "Ketones, Serum",
+        "pH, Venous",
+        "Magnesium, Urine",
+        "Albumin, Urine",
+        "Zinc, RBC",
+        "Glucose, Capillary",
+        "Capillary Blood Glucose",
+        "Glucose, CSF",
+        "Protein, Total, CSF",
+        "Cortisol, Saliva",
+        "Salivary Cortisol",
+    ],
+)
+def test_a_name_of_another_specimen_never_falls_back_to_this_ones_marker(dictionary, printed):
+    found = dictionary.match(printed)
+    assert found.biomarker is None, found.reason
+
+
+def test_the_reason_names_the_specimen_that_did_not_fit(dictionary):
+    reason = dictionary.match("Magnesium, Whole Blood").reason
+    assert "whole blood" in reason and "magnesium (serum_or_plasma)" in reason
+
+
+@pytest.mark.parametrize(
+    ("printed", "slug"),
+    [
+        ("Hemoglobin, Whole Blood", "hemoglobin"),
+        ("WBC, Whole Blood", "wbc"),
+        ("Hemoglobin A1c, Whole Blood", "hba1c"),
+        ("Lead, Whole Blood (Venous)", "lead_blood"),
+        ("RBC Folate, Whole Blood", "folate_rbc"),
+        ("Folate, Plasma", "folate"),
+        ("Glucose, Serum or Plasma", "glucose"),
+        ("Glucose, Venous", "glucose"),
+        ("Magnesium, Blood", "magnesium"),
+        ("Fibrinogen Activity, Plasma", "fibrinogen"),
+        ("Globulin, Serum", "globulin"),
+        ("Blood, Occult, Urine", "urine_occult_blood"),
+    ],
+    ids=lambda value: str(value),
+)
+def test_a_specimen_word_is_set_aside_when_the_marker_is_measured_in_it(dictionary, printed, slug):
+    found = dictionary.match(printed)
+    assert (found.biomarker.slug if found.biomarker else None) == slug, found.reason
+
+
+def test_the_specimen_chooses_between_markers_that_share_a_name(dictionary):
+    base = dictionary.get("glucose")
+    serum = dataclasses.replace(base, slug="alpha", display_name="Alpha", aliases=("Marker, Serum",))
+    whole = dataclasses.replace(
+        base, slug="beta", display_name="Beta", aliases=("Marker, Whole Blood",), specimen="whole_blood"
+    )
+    markers = BiomarkerDictionary([serum, whole])
+    assert markers.match("Marker, Plasma").biomarker.slug == "alpha"
+    assert markers.match("Whole Blood Marker").biomarker.slug == "beta"
+    assert markers.match("Marker").biomarker is None
+    assert markers.match("Marker, Venous").biomarker is None
+
+
+def test_a_per_field_unit_does_not_move_a_whole_blood_name_to_urine(dictionary):
+    found = dictionary.match("WBC, Whole Blood", "/HPF")
+    assert found.biomarker.slug == "wbc"
+    assert found.confidence < 0.95
+
+
+@pytest.mark.parametrize(
+    ("printed", "slug"),
+    [
+        ("Alanine Aminotransferase (ALT)", "alt"),
+        ("ALT (Alanine Aminotransferase)", "alt"),
+        ("Iron (Fe)", "iron"),
+        ("Testosterone (Free)", "testosterone_free"),
+        ("Cortisol (PM)", None),
+        ("Folate (RBC)", "folate_rbc"),
+        ("Magnesium (Mg), Whole Blood", None),
+        ("Creatinine (Urine)", None),
+        ("Free T4 (Total T4)", None),
+    ],
+    ids=lambda value: str(value),
+)
+def test_a_name_with_a_synonym_in_brackets_matches_only_when_both_agree(dictionary, printed, slug):
+    found = dictionary.match(printed)
+    assert (found.biomarker.slug if found.biomarker else None) == slug, found.reason
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("Haemoglobin", "Hemoglobin"),
+        ("Oestradiol", "Estradiol"),
+        ("Leucocyte Esterase", "Leukocyte Esterase"),
+        ("DHEA Sulphate", "DHEA Sulfate"),
+        ("Protein, UA", "Protein, Urine"),
+        ("TPO Ab", "TPO Antibodies"),
+    ],
+)
+def test_spellings_of_one_word_normalize_alike(first, second):
+    assert normalize_name(first) == normalize_name(second)
 
 
 def test_a_name_whose_words_fit_two_markers_is_ambiguous(dictionary):
