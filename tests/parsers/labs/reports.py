@@ -433,3 +433,49 @@ if __name__ == "__main__":  # write the reports out to look at them
     target.mkdir(exist_ok=True)
     for report in all_reports():
         (target / f"{report.name}.pdf").write_bytes(report.pdf)
+
+
+# --- scoring a parse against the truth (the tests and benchmarks/labs.py) -------------------------------------
+
+FIELDS = ("name", "value", "unit", "flag")
+
+
+def _key(slug: str | None, name: str) -> str:
+    return slug or " ".join(name.casefold().split())
+
+
+def _value(number: Decimal | None, text: str | None) -> object:
+    if text:
+        return text.casefold()
+    return number
+
+
+def field_triples(rows: list[tuple[str, object, str | None, str | None]]) -> dict[str, set[tuple]]:
+    """(key, value, unit, flag) rows as one set of (key, field value) pairs per field; absent fields left out."""
+    out: dict[str, set[tuple]] = {f: set() for f in FIELDS}
+    for key, value, unit, flag in rows:
+        out["name"].add((key,))
+        out["value"].add((key, value))
+        if unit:
+            out["unit"].add((key, unit))
+        if flag:
+            out["flag"].add((key, flag))
+    return out
+
+
+def truth_rows(report: Report) -> list[tuple]:
+    rows = []
+    for t in report.truth:
+        text = None if t.number is not None and t.value[0] not in "<>" else t.value
+        rows.append((_key(t.slug, t.name), _value(t.number, text), t.unit, t.flag))
+    return rows
+
+
+def parsed_rows(results) -> list[tuple]:
+    return [(_key(r.slug, r.raw_name), _value(r.value_numeric, r.value_text), r.unit, r.flag) for r in results]
+
+
+def score(report: Report, results) -> dict[str, tuple[int, int, int]]:
+    """Per field: (correct, parsed, true) counts; precision = correct/parsed, recall = correct/true."""
+    truth, parsed = field_triples(truth_rows(report)), field_triples(parsed_rows(results))
+    return {f: (len(truth[f] & parsed[f]), len(parsed[f]), len(truth[f])) for f in FIELDS}
