@@ -84,6 +84,9 @@ class ParsedReport:
     fasting: bool | None = None
     pages: int = 0
     ocr_pages: int = 0
+    decimal_comma: bool = False
+    llm_calls: int = 0
+    llm_rejected: int = 0
 
     @property
     def results(self) -> list[LabResult]:
@@ -117,11 +120,38 @@ class _Table:
 
 def parse_pages(pages: list[Page], vocabulary: BiomarkerDictionary | None = None) -> ParsedReport:
     parser = _Parser(vocabulary or load_dictionary(), V.uses_decimal_comma("\n".join(p.text for p in pages)))
-    report = ParsedReport(pages=len(pages), ocr_pages=sum(p.source == "ocr" for p in pages))
+    report = ParsedReport(
+        pages=len(pages), ocr_pages=sum(p.source == "ocr" for p in pages), decimal_comma=parser.decimal_comma
+    )
     _read_metadata(report, pages)
     for page in pages:
         parser.page(page, report)
     return report
+
+
+def marker_from_text(
+    vocabulary: BiomarkerDictionary,
+    decimal_comma: bool,
+    source: Source,
+    *,
+    name: str,
+    value: str,
+    unit: str | None,
+    reference: str | None,
+    flag: str | None,
+    how: str,
+    confidence_factor: Decimal = Decimal(1),
+) -> ParsedMarker | None:
+    """A marker from fields read elsewhere (the LLM), through the same value, flag and name rules."""
+    parsed = V.parse_value(value, decimal_comma)
+    if parsed is None:
+        return None
+    parser = _Parser(vocabulary, decimal_comma)
+    marker = parser._marker(name, parsed, V.parse_flag(flag or ""), False, unit, reference, None, source)
+    if marker is None:
+        return None
+    confidence = round(Decimal(str(marker.result.parse_confidence)) * confidence_factor, 2)
+    return replace(marker, result=replace(marker.result, parse_confidence=confidence), how=how)
 
 
 class _Parser:

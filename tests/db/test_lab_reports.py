@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 
 import pytest
@@ -159,3 +160,41 @@ def test_a_broken_pdf_fails_on_the_document_and_stores_nothing(committed_users, 
         assert message in document.error_message
     with user_scope(user, role=WORKER_ROLE) as session, pytest.raises(DocumentError, match="no parse result"):
         confirm_document(session, user, document_id)
+
+
+def test_re_processing_reuses_the_extraction_and_the_llm_answers(committed_users, store) -> None:
+    from parsers.labs.llm import LlmReader, LlmSettings
+    from tests.parsers.labs.fake_llm import answer, fake_llm, result
+    from tests.parsers.labs.test_llm import narrative_pdf
+
+    user, _ = committed_users
+    pdf = narrative_pdf()
+    document_id, _ = _import(user, store, pdf, confirm=False)
+    with fake_llm() as server:
+        # No transport retries here: a 503 would otherwise be asked again by the client itself.
+        reader = LlmReader(LlmSettings(server.base_url, "test", "scripted", timeout=5.0, transport_retries=0))
+        server.script = [answer(result("Ferritin", "45", "ng/mL", "30-400"), result("Vitamin D", "33", "ng/mL"))]
+        for _ in range(2):
+            with user_scope(user, role=WORKER_ROLE) as session:
+                report = parse_document(session, store, document_id, llm=reader)
+            assert [m.result.raw_name for m in report.markers] == ["Ferritin"]
+            assert report.llm_rejected == 1
+        assert len(server.requests) == 1  # the second parse used the stored answers
+        # The stored extraction is used too: with the file gone, re-processing still works.
+        store.delete(f"users/{user}/{hashlib.sha256(pdf).hexdigest()}")
+        # Asked explicitly, the model is called again; its failure is recorded, the stored answers stand.
+        server.script = [("status", 503)]
+        with user_scope(user, role=WORKER_ROLE) as session:
+            report = parse_document(session, store, document_id, llm=reader, ask_llm=True)
+        assert len(server.requests) == 2
+    assert [m.result.raw_name for m in report.markers] == ["Ferritin"]
+    with user_scope(user) as session:
+        document = session.get(Document, document_id)
+        assert document.error_message == "LLM: the model endpoint refused the request (HTTP 503)"
+        assert document.parse_status == ParseStatus.NEEDS_REVIEW
+        assert document.parse_result["markers"][0]["how"] == "llm"
+    with user_scope(user, role=WORKER_ROLE) as session:
+        panel = confirm_document(session, user, document_id)
+    (ferritin,) = _markers(user, panel)
+    assert (ferritin.value_numeric, ferritin.value_canonical, ferritin.unit) == (Decimal("45"), Decimal("45"), "ng/mL")
+    assert ferritin.parse_confidence == Decimal("0.70")
