@@ -45,6 +45,7 @@ _FOOTER = re.compile(r"^(page\s+\d+\s+of\s+\d+|\d+\s*/\s*\d+)$", re.IGNORECASE)
 _LAB_CODE = re.compile(r"\s+(0\d)$")
 _ACCREDITATION = re.compile(r"\s*\*+$")
 _METHOD_NOTE = re.compile(r"\s*\((?:IFCC|NGSP|DCCT|calc|calculated|direct|CKD-EPI[^)]*|MDRD)\)$", re.IGNORECASE)
+_UNIT_LIKE = re.compile(r"^(?:%|[^\W\d_][\w/*^.\-]*|10[\^*eE]\d+/\w+|x10\S*)$")
 _URINE_SECTION = re.compile(r"urin|\bUA\b", re.IGNORECASE)
 
 
@@ -224,10 +225,11 @@ class _Parser:
         if parsed is None:
             report.unresolved.append(Unresolved(source, "the result is not a value"))
             return
-        value, flag, bold = parsed
+        value, flag, bold, cell_unit = parsed
         if text("flag"):
             flag = V.parse_flag(text("flag")) or flag
-        marker = self._marker(name, value, flag, bold, text("unit") or None, ref or None, heading.get(index), source)
+        unit = text("unit") or cell_unit
+        marker = self._marker(name, value, flag, bold, unit, ref or None, heading.get(index), source)
         if marker is not None and marker.result.lab_code is None and text("lab"):
             marker = replace(marker, result=replace(marker.result, lab_code=text("lab")))
         if marker is None:
@@ -236,16 +238,22 @@ class _Parser:
         last[index] = len(report.markers)
         report.markers.append(marker)
 
-    def _result_cell(self, words: list[Word]) -> tuple[V.Value, str | None, bool] | None:
+    def _result_cell(self, words: list[Word]) -> tuple[V.Value, str | None, bool, str | None] | None:
+        """Value, flag, bold, and a unit when the lab prints it in the result cell ("141 mmol/L")."""
         texts = [w.text for w in words]
         whole = V.parse_value(" ".join(texts), self.decimal_comma)
         if whole is not None:
-            return whole, None, any(w.bold for w in words)
+            return whole, None, any(w.bold for w in words), None
         for cut in range(len(texts) - 1, 0, -1):
             value = V.parse_value(" ".join(texts[:cut]), self.decimal_comma)
-            flags = [V.parse_flag(t) for t in texts[cut:]]
-            if value is not None and all(flags):
-                return value, flags[0], any(w.bold for w in words[:cut])
+            if value is None:
+                continue
+            rest, unit = texts[cut:], None
+            if V.parse_flag(rest[0]) is None and _UNIT_LIKE.match(rest[0]):
+                unit, rest = rest[0], rest[1:]
+            flags = [V.parse_flag(t) for t in rest]
+            if all(flags):
+                return value, flags[0] if flags else None, any(w.bold for w in words[:cut]), unit
         return None
 
     # --- one-line mode -----------------------------------------------------------------------------
@@ -287,6 +295,8 @@ class _Parser:
         if not re.search(r"[A-Za-z]", name):
             return None
         first_ref = ref.split(" / ")[0] if ref else None
+        if first_ref and unit and first_ref.endswith(f" {unit}"):
+            first_ref = first_ref[: -len(unit)].strip()  # "136 - 145 mmol/L" when the lab repeats the unit
         low, high = V.parse_range(first_ref, self.decimal_comma)
         if flag == V.GLYPH or (flag is None and bold):
             # A glyph means abnormal; bold alone is only read as a flag when the range agrees.

@@ -52,7 +52,9 @@ def _slugs(user) -> dict:
         return dict(session.execute(select(BiomarkerDictionary.biomarker_id, BiomarkerDictionary.canonical_name)).all())
 
 
-@pytest.mark.parametrize("layout", ["quest", "labcorp", "international", "lipid_cbc", "two_column", "scanned"])
+@pytest.mark.parametrize(
+    "layout", ["quest", "labcorp", "international", "lipid_cbc", "two_column", "portal", "scanned"]
+)
 def test_each_layout_lands_in_the_tables_after_confirmation(committed_users, store, layout) -> None:
     user, _ = committed_users
     report = getattr(reports, layout)()
@@ -82,7 +84,7 @@ def test_each_layout_lands_in_the_tables_after_confirmation(committed_users, sto
         assert session.get(Document, document_id).parse_status == ParseStatus.CONFIRMED
         panel_row = session.get(BloodPanel, panel)
         assert panel_row.document_id == document_id
-        if "collected" in report.meta:
+        if report.meta.get("collected"):
             assert panel_row.collected_at.date().isoformat() == report.meta["collected"][:10]
 
 

@@ -375,6 +375,32 @@ def two_column() -> Report:
     return Report("two_column", doc.finish(), truth, {"collected": "2026-04-11T09:15"})
 
 
+# --- a patient-portal printout: the unit inside the value cell and repeated after the range -----------------
+
+
+def portal() -> Report:
+    doc = _Doc()
+    doc.text(50, "MyChart - Test Results", bold=True, size=12, gap=16)
+    doc.text(50, "Basic Metabolic Panel (BMP)", bold=True)
+    doc.text(50, "Collected on Jun 3, 2026 8:12 AM", gap=18)
+    cols = (50, 220, 330, 470)
+    doc.row(*(_Cell(x, t, bold=True) for x, t in zip(cols, ("Component", "Your Value", "Standard Range", "Flag"),
+                                                       strict=True)))  # fmt: skip
+    rows = [
+        ("Sodium", "141", "mmol/L", "136 - 145", "", None, "sodium"),
+        ("Potassium", "3.3", "mmol/L", "3.5 - 5.1", "Low", "L", "potassium"),
+        ("Glucose", "112", "mg/dL", "70 - 99", "High", "H", "glucose"),
+        ("BUN", "16", "mg/dL", "7 - 20", "", None, "bun"),
+        ("Creatinine", "0.9", "mg/dL", "0.6 - 1.2", "", None, "creatinine"),
+    ]
+    truth = []
+    for name, value, unit, ref, printed_flag, flag, slug in rows:
+        cells = (name, f"{value} {unit}", f"{ref} {unit}", printed_flag)
+        doc.row(*(_Cell(x, t) for x, t in zip(cols, cells, strict=True) if t))
+        truth.append(Truth(name, value, unit, flag, slug))
+    return Report("portal", doc.finish(), truth, {"lab_name": "", "collected": ""})
+
+
 # --- an image-only page: a generated report rendered to pixels and wrapped back into a PDF --------------------
 
 
@@ -418,7 +444,7 @@ def scanned() -> Report:
     return Report("scanned", out.getvalue(), truth, {"collected": "2026-05-20"}, ocr_pages=1)
 
 
-TEXT_LAYOUTS = (quest, labcorp, international, lipid_cbc, two_column)
+TEXT_LAYOUTS = (quest, labcorp, international, lipid_cbc, two_column, portal)
 
 
 def all_reports(*, with_scan: bool = True) -> list[Report]:

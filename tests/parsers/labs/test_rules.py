@@ -127,3 +127,11 @@ def test_two_tables_side_by_side_are_read_separately(parsed) -> None:
     assert by_name["Iron"].source.line == by_name["Magnesium"].source.line
     assert by_name["Magnesium"].result.value_numeric == Decimal("2.1")
     assert by_name["Folate"].result.ref_range_low == Decimal("3.0")
+
+
+def test_a_unit_inside_the_value_cell_and_repeated_after_the_range(parsed) -> None:
+    _, result = parsed("portal")
+    potassium = _by_name(result)["Potassium"].result
+    assert (potassium.value_numeric, potassium.unit, potassium.flag) == (Decimal("3.3"), "mmol/L", "L")
+    assert (potassium.ref_range_low, potassium.ref_range_high) == (Decimal("3.5"), Decimal("5.1"))
+    assert potassium.ref_range_text == "3.5 - 5.1 mmol/L"
