@@ -258,9 +258,34 @@ def labcorp() -> Report:
     doc.row(_Cell(40, "Date"), _Cell(140, "Glucose"), _Cell(220, "Ferritin"), _Cell(300, "TSH"))
     for date, g, f, t in (("01/10/2025", "98", "380", "1.980"), ("06/02/2024", "95", "350", "2.210")):
         doc.row(_Cell(40, date), _Cell(140, g), _Cell(220, f), _Cell(300, t))
+    doc.y -= 10
+    _history_chart(doc, "Glucose Trend (mg/dL)", [("06/2024", 95), ("01/2025", 98), ("02/2026", 105)])
     pdf = doc.finish("Page 1 of 1")
     meta = {"lab_name": "Labcorp", "collected": "2026-02-03", "specimen": "123-456-7890-0", "fasting": "no"}
     return Report("labcorp", pdf, truth, meta)
+
+
+def _history_chart(doc: _Doc, title: str, points: list[tuple[str, int]]) -> None:
+    """A small line chart of earlier values: axis labels and point labels are numbers, none a result."""
+    doc.text(40, title, bold=True, size=8)
+    top, bottom, left = doc.y, doc.y - 80, 80
+    c = doc.canvas
+    c.line(left, bottom, left, top)
+    c.line(left, bottom, left + 240, bottom)
+    c.setFont(doc.font, 7)
+    for value in (80, 100, 120):
+        y = bottom + (value - 80) * 2
+        c.drawString(left - 20, y - 2, str(value))
+    previous = None
+    for i, (label, value) in enumerate(points):
+        x, y = left + 40 + i * 80, bottom + (value - 80) * 2
+        c.circle(x, y, 2, fill=1)
+        c.drawString(x - 4, y + 5, str(value))
+        c.drawString(x - 12, bottom - 10, label)
+        if previous:
+            c.line(*previous, x, y)
+        previous = (x, y)
+    doc.y = bottom - 24
 
 
 # --- international: one line per result, SI units, decimal commas -------------------------------------------
