@@ -140,4 +140,14 @@ def _in_range(result: LabResult) -> bool | None:
     value = Decimal(str(result.value_numeric))
     low = Decimal(str(result.ref_range_low)) if result.ref_range_low is not None else None
     high = Decimal(str(result.ref_range_high)) if result.ref_range_high is not None else None
+    comparator = (result.value_text or "")[:1]
+    if comparator in {"<", "≤"}:
+        # "<0.5": the value is somewhere below 0.5, so only a verdict that holds for all of those is given.
+        if low is not None:
+            return False if value <= low else None
+        return True if high is None or value <= high else None
+    if comparator in {">", "≥"}:
+        if high is not None:
+            return False if value >= high else None
+        return True if low is None or value >= low else None
     return (low is None or value >= low) and (high is None or value <= high)

@@ -109,3 +109,28 @@ def test_the_converted_value_and_the_reference_range_verdict_are_stored(committe
     assert glucose.value_canonical == pytest.approx(Decimal("99.09"), abs=Decimal("0.01"))
     assert glucose.in_range is False
     assert (glucose.needs_review, glucose.review_note) == (False, None)
+
+
+def test_a_bounded_value_is_judged_in_range_only_when_every_value_it_allows_is(committed_users) -> None:
+    user, _ = committed_users
+    panel = _panel(user)
+    bounded = [
+        # "<0.5" with "<1.0": whatever the value is, it is in range.
+        LabResult(raw_name="hs-CRP", value_numeric=Decimal("0.5"), value_text="<0.5", unit="mg/L", ref_range_high=1),
+        # "<0.5" with 0.40-4.50: it may be 0.45 (in range) or 0.1 (below): unknown, not "in range".
+        LabResult(
+            raw_name="TSH", value_numeric=Decimal("0.5"), value_text="<0.5", unit="mIU/L", ref_range_low=Decimal("0.4"),
+            ref_range_high=Decimal("4.5"),
+        ),
+        # "<10" with a range starting at 10: below it, whatever it is.
+        LabResult(raw_name="Ferritin", value_numeric=Decimal("10"), value_text="<10", unit="ng/mL", ref_range_low=10),
+        # ">90" with ">59": in range.
+        LabResult(raw_name="eGFR", value_numeric=Decimal("90"), value_text=">90", unit="mL/min/1.73m2",
+                  ref_range_low=59),
+    ]  # fmt: skip
+    with user_scope(user, role=WORKER_ROLE) as session:
+        record_markers(session, user, panel, bounded)
+    verdicts = {m.raw_name: m.in_range for m in _markers(user, panel)}
+    assert verdicts == {"hs-CRP": True, "TSH": None, "Ferritin": False, "eGFR": True}
+    stored = {m.raw_name: (m.value_numeric, m.value_text) for m in _markers(user, panel)}
+    assert stored["hs-CRP"] == (Decimal("0.5"), "<0.5")
