@@ -91,16 +91,19 @@ def correlate(
     if groups is not None and len(groups) != m:
         raise ValueError(f"groups names {len(groups)} metrics, values have {m}")
     x = _useful_columns(x, settings.min_n)
-    if m < 2 or x.shape[0] <= settings.min_n:
+    if m < 2 or x.shape[0] <= max(settings.min_n, 3):
         return CorrelationResult(0, ())
     lagged = stats.LaggedCorrelations(x)
+    lags = range(min(settings.max_lag, x.shape[0] - settings.min_n) + 1)
+    by_lag = {lag: lagged.at(lag) for lag in lags}
     if settings.adjust_autocorrelation:
-        phi_x, phi_r = stats.lag1_autocorrelation(x), stats.lag1_autocorrelation(lagged.ranks)
+        # Each metric against itself a day later: the diagonal of the lag-1 matrices, computed anyway.
+        r1, rho1, n1 = by_lag[1] if 1 in by_lag else lagged.at(1)
+        phi_x, phi_r = _phi(r1, n1), _phi(rho1, n1)
     testable = _testable(m, groups)
 
     blocks: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-    for lag in range(min(settings.max_lag, x.shape[0] - settings.min_n) + 1):
-        r, rho, n = lagged.at(lag)
+    for lag, (r, rho, n) in by_lag.items():
         keep = (testable if lag else np.triu(testable, 1)) & (n >= settings.min_n) & np.isfinite(r) & np.isfinite(rho)
         ia, ib = np.nonzero(keep)
         if ia.size == 0:
@@ -135,6 +138,12 @@ def correlate(
                 best[key] = found
     findings = sorted(best.values(), key=lambda c: (c.p, -abs(c.r)))
     return CorrelationResult(int(p_all.size), tuple(findings))
+
+
+def _phi(r: np.ndarray, n: np.ndarray) -> np.ndarray:
+    phi = np.diagonal(r).copy()
+    phi[~np.isfinite(phi) | (np.diagonal(n) < 10)] = 0.0
+    return phi
 
 
 def _useful_columns(x: np.ndarray, min_n: int) -> np.ndarray:

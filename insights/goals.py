@@ -51,21 +51,24 @@ class GoalAlertEvent:
     message: str
 
 
-def wrong_way(goal: GoalSpec, earlier: float, recent: float, settings: GoalSettings) -> bool:
-    """Whether the level moved from `earlier` to `recent` against the goal's direction, beyond noise."""
-    if not (np.isfinite(earlier) and np.isfinite(recent)):
-        return False
-    scale = abs(goal.target) if goal.direction == "target" and goal.target else abs(earlier)
-    if scale == 0:
-        return False
-    step = settings.wrong_way_pct / 100.0 * scale
-    if goal.direction == "minimize":
-        return recent - earlier > step
-    if goal.direction == "maximize":
-        return earlier - recent > step
-    if goal.direction == "target" and goal.target is not None:
-        return abs(recent - goal.target) - abs(earlier - goal.target) > step
-    return False
+def wrong_way(goal: GoalSpec, earlier: np.ndarray, recent: np.ndarray, settings: GoalSettings) -> np.ndarray:
+    """Whether the level moved from `earlier` to `recent` against the goal's direction, beyond noise
+    (elementwise; False where either side is unknown)."""
+    earlier, recent = np.asarray(earlier, dtype=float), np.asarray(recent, dtype=float)
+    # How far counts as a move: a share of the target for target goals, of the earlier level otherwise.
+    by_target = goal.direction == "target" and goal.target
+    scale = np.full(earlier.shape, abs(goal.target or 0.0)) if by_target else np.abs(earlier)
+    margin = settings.wrong_way_pct / 100.0 * scale
+    with np.errstate(invalid="ignore"):
+        if goal.direction == "minimize":
+            moved = recent - earlier > margin
+        elif goal.direction == "maximize":
+            moved = earlier - recent > margin
+        elif goal.direction == "target" and goal.target is not None:
+            moved = np.abs(recent - goal.target) - np.abs(earlier - goal.target) > margin
+        else:
+            moved = np.zeros(earlier.shape, dtype=bool)
+    return moved & np.isfinite(earlier) & np.isfinite(recent) & (scale > 0)
 
 
 def step(
@@ -99,25 +102,46 @@ def evaluate(
     today: dt.date,
     settings: GoalSettings | None = None,
 ) -> tuple[GoalState, list[GoalAlertEvent]]:
-    """Fold the readings (oldest first) from `since` (the goal's start) and return the switches' state
-    after the latest reading and the alerts fired in the last lookback_days. Readings before `since`
-    only serve as the earlier side of the first "wrong way" comparisons.
+    """`step` folded over the readings from `since` (the goal's start): the switches' state after the
+    latest reading and the alerts fired in the last lookback_days. Readings before `since` only serve
+    as the earlier side of the first "wrong way" comparisons.
+
+    The fold is done on whole arrays: a switch fires exactly where its condition turns from false to
+    true, which is what `step` does one reading at a time.
     """
     s = settings or GoalSettings()
+    ordinals = np.array([d.toordinal() for d in dates], dtype=np.int64)
     v = np.asarray(values, dtype=float)
-    order = np.argsort([d.toordinal() for d in dates], kind="stable")
-    days = [dates[i] for i in order]
-    v = v[order]
-    present = np.isfinite(v)
-    days = [d for d, ok in zip(days, present, strict=True) if ok]
-    v = v[present]
-    state, fired = GoalState(), []
-    for i, (day, value) in enumerate(zip(days, v, strict=True)):
-        if day < since:
-            continue
-        moving = i + 1 >= 2 * s.window and wrong_way(
-            goal, float(v[i + 1 - 2 * s.window : i + 1 - s.window].mean()), float(v[i + 1 - s.window : i + 1].mean()), s
-        )
-        state, events = step(goal, state, float(value), moving, day)
-        fired.extend(e for e in events if (today - e.on).days < s.lookback_days)
+    keep = np.isfinite(v)
+    ordinals, v = ordinals[keep], v[keep]
+    order = np.argsort(ordinals, kind="stable")
+    ordinals, v = ordinals[order], v[order]
+    w = s.window
+    moving = np.zeros(v.size, dtype=bool)
+    if v.size >= 2 * w:
+        sums = np.r_[0.0, np.cumsum(v)]
+        recent = (sums[w:] - sums[:-w]) / w  # recent[k] = mean of v[k : k + w]
+        # Reading i compares v[i-2w+1 : i-w+1] with v[i-w+1 : i+1].
+        moving[2 * w - 1 :] = wrong_way(goal, recent[: v.size - 2 * w + 1], recent[w:], s)
+    counted = ordinals >= since.toordinal()
+    ordinals, v, moving = ordinals[counted], v[counted], moving[counted]
+    conditions = {
+        BELOW: (v < goal.low) if goal.low is not None else np.zeros(v.size, dtype=bool),
+        ABOVE: (v > goal.high) if goal.high is not None else np.zeros(v.size, dtype=bool),
+        WRONG_WAY: moving,
+    }
+    if v.size == 0:
+        return GoalState(), []
+    state = GoalState(**{k: bool(c[-1]) for k, c in conditions.items()})
+    if not goal.alert_enabled:
+        return state, []
+    fired = []
+    horizon = today.toordinal() - s.lookback_days
+    for kind, held in conditions.items():
+        rises = np.flatnonzero(held & ~np.r_[False, held[:-1]])
+        for i in rises[ordinals[rises] > horizon]:
+            day = dt.date.fromordinal(int(ordinals[i]))
+            _, events = step(goal, GoalState(), float(v[i]), bool(moving[i]), day)
+            fired.extend(e for e in events if e.kind == kind)
+    fired.sort(key=lambda e: (e.on, e.kind))
     return state, fired

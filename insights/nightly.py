@@ -159,6 +159,7 @@ def _intervention_drafts(data: UserData, today: dt.date, s: Settings) -> list[In
 
 def _goal_alerts(data: UserData, today: dt.date, s: Settings) -> list[GoalAlertDraft]:
     alerts = []
+    every_day = data.dates() if data.goals else []
     for goal in data.goals:
         if goal.metric_key.startswith("marker."):
             series = data.markers.get(goal.metric_key.removeprefix("marker."))
@@ -167,7 +168,7 @@ def _goal_alerts(data: UserData, today: dt.date, s: Settings) -> list[GoalAlertD
             cfg = replace(s.goals, window=1)
         else:
             column = data.column(goal.metric_key)
-            dates, values, cfg = data.dates(), column if column is not None else np.array([]), s.goals
+            dates, values, cfg = every_day, column if column is not None else np.array([]), s.goals
             if column is None:
                 dates = []
         spec = replace(goal.spec, metric=label(goal.metric_key))

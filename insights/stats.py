@@ -112,23 +112,6 @@ def rank_columns(x: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def lag1_autocorrelation(x: np.ndarray) -> np.ndarray:
-    """Each column's correlation with itself one day later (pairwise-complete); 0 where it cannot be told."""
-    if x.shape[0] < 3:
-        return np.zeros(x.shape[1])
-    a, b = x[:-1].copy(), x[1:].copy()
-    both = ~np.isnan(a) & ~np.isnan(b)
-    a[~both], b[~both] = np.nan, np.nan
-    n = both.sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns
-        a -= np.nanmean(a, axis=0)
-        b -= np.nanmean(b, axis=0)
-        phi = np.nansum(a * b, axis=0) / np.sqrt(np.nansum(a * a, axis=0) * np.nansum(b * b, axis=0))
-    phi[~np.isfinite(phi) | (n < 10)] = 0.0
-    return phi
-
-
 def effective_n(n: np.ndarray, phi_a: np.ndarray, phi_b: np.ndarray) -> np.ndarray:
     # Elementwise: n, phi_a and phi_b describe the same list of pairs.
     """Observations worth of independent information in two autocorrelated series (Bartlett, AR(1)).

@@ -141,12 +141,22 @@ def marker_trend(
     status, distance, distance_pct = status_of(float(v[-1]), ranges or MarkerRanges(), sex)
     slope = se = ci = p = None
     if v.size >= 3 and np.unique(days).size >= 3:
-        fit = sps.linregress(days / 365.25, v)
-        slope, se, p = float(fit.slope), float(fit.stderr), float(fit.pvalue)
-        half = float(sps.t.ppf(0.5 + s.confidence / 2.0, v.size - 2)) * se
+        slope, se, p, half = _ols_slope(days / 365.25, v, s.confidence)
         ci = (slope - half, slope + half)
     return MarkerTrend(
         marker, int(v.size), dt.date.fromordinal(int(days[0])), dt.date.fromordinal(int(days[-1])),
         baseline, recent, float(v[-1]), pct, direction, magnitude, status, distance, distance_pct,
         slope, se, ci, p,
     )  # fmt: skip
+
+
+def _ols_slope(x: np.ndarray, y: np.ndarray, confidence: float) -> tuple[float, float, float, float]:
+    """Least-squares slope, its standard error, the two-sided p of slope = 0 and the CI half-width."""
+    df = x.size - 2
+    xc, yc = x - x.mean(), y - y.mean()
+    sxx = float(xc @ xc)
+    slope = float(xc @ yc) / sxx
+    residual = yc - slope * xc
+    se = float(np.sqrt(residual @ residual / df / sxx))
+    p = float(2.0 * sps.t.sf(abs(slope / se), df)) if se > 0 else 0.0
+    return slope, se, p, float(sps.t.ppf(0.5 + confidence / 2.0, df)) * se

@@ -58,3 +58,26 @@ def test_old_crossings_from_a_backfill_are_not_alerts_and_readings_before_the_go
     assert [e.on for e in fired] == [days(10)[-1]]
     _, none = evaluate(goal, days(2), [90, 90], DAY0 + dt.timedelta(5), days(2)[-1], ALL)
     assert none == []
+
+
+def test_evaluate_is_step_folded_over_the_readings() -> None:
+    import numpy as np
+
+    from insights.goals import wrong_way
+
+    rng = np.random.default_rng(5)
+    values = list(80 + rng.normal(0, 4, 120).cumsum() / 3)
+    settings = GoalSettings(window=3, lookback_days=10_000)
+    for goal in (GoalSpec("w", "minimize", low=75, high=85), GoalSpec("w", "target", target=80, high=90),
+                 GoalSpec("w", "maximize", low=78)):  # fmt: skip
+        state, folded = GoalState(), []
+        for i, value in enumerate(values):
+            moving = i >= 5 and bool(
+                wrong_way(goal, np.mean(values[i - 5 : i - 2]), np.mean(values[i - 2 : i + 1]), settings)
+            )
+            state, events = step(goal, state, value, moving, days(120)[i])
+            folded.extend(events)
+        got_state, got = evaluate(goal, days(120), values, DAY0, days(120)[-1], settings)
+        assert got_state == state
+        assert sorted((e.on, e.kind, e.message) for e in got) == sorted((e.on, e.kind, e.message) for e in folded)
+        assert folded  # the walk crosses something, so the comparison says something
