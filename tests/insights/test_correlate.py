@@ -154,3 +154,12 @@ def test_benjamini_hochberg_matches_a_hand_computed_example() -> None:
 def test_shape_mismatch_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="2 columns"):
         correlate(np.zeros((50, 3)), ["a", "b"])
+
+
+def test_ranks_match_scipy_with_ties_and_missing_days() -> None:
+    rng = np.random.default_rng(10)
+    x = with_gaps(rng, np.round(noise(rng, 300, 5), 1), 0.3)  # rounding makes many ties
+    x[:, 4] = np.nan
+    ranks = stats.rank_columns(x)
+    assert np.array_equal(np.isnan(ranks), np.isnan(x))
+    assert np.allclose(ranks, sps.rankdata(x, axis=0, nan_policy="omit"), equal_nan=True)
