@@ -13,6 +13,12 @@ timed here (the Celery tasks are not wired yet). The machine may be shared: the 
 printed before and after, and figures are wall-clock.
 
 Run by hand: `python benchmarks/insights.py [users] [naive_users]` (defaults 400 and 8).
+
+`python benchmarks/insights.py --db [users]` (default 20) instead stores generated users in the
+PostgreSQL of DATABASE_URL (migrated first; use a database of its own) and times the whole path per
+user without Celery: loading a batch with insights.load (set-based, as the analytics role), analyzing,
+and writing insights and alerts in each user's scope (insights.store), first night and an identical
+re-run. Its users are deleted at the end.
 """
 
 from __future__ import annotations
@@ -255,5 +261,151 @@ def main(users: int = 400, naive_users: int = 8) -> None:
     print("targets met (compute, recall, FDR)" if ok else "targets NOT met")
 
 
+def _db_value(column, z: float) -> float | int:
+    """A generated standard score as a valid value of a real column (its CHECK range, its type)."""
+    from sqlalchemy import Integer, Numeric
+
+    from db.validation import RANGES
+
+    lo, hi = RANGES.get((column.table.name, column.name), (0, 90))
+    value = lo + (hi - lo) * min(max(0.5 + 0.12 * z, 0.02), 0.98)
+    if isinstance(column.type, Integer):
+        return round(value)
+    if isinstance(column.type, Numeric):
+        return round(value, column.type.scale or 0)
+    return value
+
+
+def store_users(session, count: int) -> list[uuid.UUID]:
+    """Generated users as real rows: 27 wearable/sleep columns, the journal, custom metrics, supplements."""
+    from sqlalchemy import insert
+
+    from db.models import (
+        Account,
+        CustomMetric,
+        CustomMetricEntry,
+        MoodJournal,
+        Supplement,
+        SupplementLog,
+        User,
+        WearableDaily,  # fmt: skip
+        WearableSleep,
+    )
+    from insights.load import DAILY_COLUMNS, SLEEP_COLUMNS
+
+    daily_cols = [WearableDaily.__table__.c[c] for c in DAILY_COLUMNS]
+    sleep_cols = [WearableSleep.__table__.c[c] for c in SLEEP_COLUMNS]
+    ids = []
+    for k in range(count):
+        account = Account()
+        session.add(account)
+        session.flush()
+        user = User(account_id=account.account_id, email=f"bench-insights-{uuid.uuid4().hex}@example.test",
+                    display_name="Bench", biological_sex="female")  # fmt: skip
+        session.add(user)
+        session.flush()
+        uid = user.user_id
+        ids.append(uid)
+        data, _ = make_user(10_000 + k)
+        x, dates = data.values, data.dates()
+        daily, sleep, journal = [], [], []
+        for i, day in enumerate(dates):
+            row = {c.name: _db_value(c, x[i, j]) for j, c in enumerate(daily_cols) if np.isfinite(x[i, j])}
+            if row:
+                daily.append({"user_id": uid, "date": day, "source": "oura", **row})
+            row = {c.name: _db_value(c, x[i, 14 + j]) for j, c in enumerate(sleep_cols) if np.isfinite(x[i, 14 + j])}
+            if row:
+                sleep.append({"user_id": uid, "sleep_date": day, "source": "oura", **row})
+            row = {n: int(x[i, 30 + j]) for j, n in enumerate(("mood_score", "energy_score", "stress_score"))
+                   if np.isfinite(x[i, 30 + j])}  # fmt: skip
+            if row:
+                journal.append({"user_id": uid, "journal_date": day, **row})
+        session.execute(insert(WearableDaily), daily)
+        session.execute(insert(WearableSleep), sleep)
+        session.execute(insert(MoodJournal), journal)
+        entries = []
+        for name, j in (("c0", 34), ("c1", 35), ("c2", 36), ("m27", 27), ("m28", 28), ("m29", 29)):
+            metric = CustomMetric(user_id=uid, name=name, data_type="numeric")
+            session.add(metric)
+            session.flush()
+            entries += [{"user_id": uid, "metric_id": metric.metric_id, "value_numeric": round(float(x[i, j]), 3),
+                         "measured_at": dt.datetime.combine(day, dt.time(8), tzinfo=dt.UTC)}
+                        for i, day in enumerate(dates) if np.isfinite(x[i, j])]  # fmt: skip
+        session.execute(insert(CustomMetricEntry), entries)
+        for course, j in zip(data.supplements, range(37, 40), strict=True):
+            supplement = Supplement(user_id=uid, name=course.name, started_at=course.started, dose_amount=1)
+            session.add(supplement)
+            session.flush()
+            logs = [{"user_id": uid, "supplement_id": supplement.supplement_id,
+                     "taken_at": dt.datetime.combine(day, dt.time(21), tzinfo=dt.UTC)}
+                    for i, day in enumerate(dates) if x[i, j] == 1]  # fmt: skip
+            session.execute(insert(SupplementLog), logs)
+    return ids
+
+
+def main_db(users: int = 20, batch: int = 10) -> None:
+    from sqlalchemy import delete, select, text
+
+    from db import migrate
+    from db.engine import WORKER_ROLE, admin_scope, user_scope
+    from db.models import Account, User
+    from db.partitions import ensure_years
+    from insights.load import load_batch
+    from insights.store import write_user
+
+    if not os.environ.get("DATABASE_URL"):
+        sys.exit("--db needs DATABASE_URL (a PostgreSQL database of its own: it is migrated and written to)")
+    migrate.upgrade()
+    from db.engine import get_engine
+
+    ensure_years(get_engine(), range(TODAY.year - 5, TODAY.year + 1))
+    print(f"insights benchmark on PostgreSQL: {users} users × {DAYS} days, batches of {batch}; no Celery yet")
+    print(f"load average before: {os.getloadavg()[0]:.1f} (shared machine: the database is shared too)")
+    started = time.perf_counter()
+    with admin_scope() as session:
+        ids = store_users(session, users)
+    print(f"stored the users' data in {time.perf_counter() - started:.0f} s (not counted)")
+    try:
+        for night in ("first night", "same night again"):
+            load_s = analyze_s = store_s = 0.0
+            counts = np.zeros(3, dtype=int)
+            for b in range(0, users, batch):
+                chunk = ids[b : b + batch]
+                t0 = time.perf_counter()
+                with admin_scope() as session:
+                    session.execute(text("SET LOCAL ROLE vitalis_readonly"))  # every user, read only
+                    loaded = load_batch(session, chunk, TODAY)
+                load_s += time.perf_counter() - t0
+                for uid in chunk:
+                    t1 = time.perf_counter()
+                    result = analyze(loaded[uid], TODAY)
+                    t2 = time.perf_counter()
+                    with user_scope(uid, role=WORKER_ROLE) as session:
+                        summary = write_user(session, uid, result.insights, result.alerts, TODAY)
+                    t3 = time.perf_counter()
+                    analyze_s += t2 - t1
+                    store_s += t3 - t2
+                    counts += (summary.inserted, summary.unchanged, summary.alerts)
+            total = load_s + analyze_s + store_s
+            print(f"{night}: per user load {load_s / users * 1000:.0f} ms (batched), analyze"
+                  f" {analyze_s / users * 1000:.0f} ms, store {store_s / users * 1000:.0f} ms →"
+                  f" {users / total:.1f} users/s in one process; insights inserted {counts[0]}, unchanged"
+                  f" {counts[1]}, alerts {counts[2]}")  # fmt: skip
+            print(f"  extrapolated: {TARGET_USERS:,} users on {CORES} processes ≈"
+                  f" {TARGET_USERS * total / users / CORES / 60:.0f} min wall (database on this machine)")  # fmt: skip
+        t0 = time.perf_counter()
+        with user_scope(ids[0], role=WORKER_ROLE) as session:
+            load_batch(session, [ids[0]], TODAY)
+        print(f"one user loaded alone in its own scope: {(time.perf_counter() - t0) * 1000:.0f} ms")
+    finally:
+        with admin_scope() as session:
+            accounts = session.scalars(select(User.account_id).where(User.user_id.in_(ids))).all()
+            session.execute(delete(Account).where(Account.account_id.in_(accounts)))
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
 if __name__ == "__main__":
-    main(*(int(a) for a in sys.argv[1:3]))
+    if sys.argv[1:2] == ["--db"]:
+        main_db(*(int(a) for a in sys.argv[2:4]))
+    else:
+        main(*(int(a) for a in sys.argv[1:3]))

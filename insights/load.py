@@ -113,37 +113,78 @@ class UserData:
         return [self.start + dt.timedelta(days=i) for i in range(self.values.shape[0])]
 
 
-def _preferred(columns: Sequence[str]) -> str:
-    return ",\n".join(
-        f"(array_agg({c}::float8 ORDER BY array_position(CAST(:pref AS text[]), source::text) NULLS LAST)"
-        f" FILTER (WHERE {c} IS NOT NULL))[1] AS {c}"
-        for c in columns
-    )
+def _daily_queries() -> list[tuple[str, dict[str, str | None], str]]:
+    """(prefix, columns, query) of the tables with one row per user, day (and source).
+
+    Each query returns only numbers, so a result becomes one numpy array: the user's position in :ids,
+    the day's row index (days since :start), the source's rank in SOURCE_PREFERENCE (lower is
+    preferred), then the columns.
+    """
+    rank = "coalesce(array_position(CAST(:pref AS text[]), source::text), 1000)"
+    who = _USER.format(col="user_id")
+
+    def listed(columns: dict[str, str | None]) -> str:
+        return ", ".join(f"{c}::float8" for c in columns)
+
+    return [
+        ("wearable", DAILY_COLUMNS, f"""
+            SELECT {who}, date - CAST(:start AS date) AS i, {rank} AS rank, {listed(DAILY_COLUMNS)}
+            FROM wearable_daily WHERE user_id = ANY(:ids) AND date BETWEEN :start AND :end"""),
+        ("sleep", SLEEP_COLUMNS, f"""
+            SELECT {who}, sleep_date - CAST(:start AS date) AS i, {rank} AS rank, {listed(SLEEP_COLUMNS)}
+            FROM wearable_sleep WHERE user_id = ANY(:ids) AND sleep_date BETWEEN :start AND :end"""),
+        ("journal", JOURNAL_COLUMNS, f"""
+            SELECT {who}, journal_date - CAST(:start AS date) AS i, 0 AS rank, {listed(JOURNAL_COLUMNS)}
+            FROM mood_journal WHERE user_id = ANY(:ids) AND journal_date BETWEEN :start AND :end
+              AND deleted_at IS NULL"""),
+        ("nutrition", NUTRITION_COLUMNS, f"""
+            SELECT {who}, log_date - CAST(:start AS date) AS i, 0 AS rank,
+                   {", ".join(f"sum({c})::float8" for c in NUTRITION_COLUMNS)}
+            FROM nutrition_logs WHERE user_id = ANY(:ids) AND log_date BETWEEN :start AND :end
+              AND deleted_at IS NULL
+            GROUP BY user_id, log_date"""),
+    ]  # fmt: skip
 
 
-def _daily_rows(session: Session, ids: list[uuid.UUID], start: dt.date, end: dt.date):
-    params = {"ids": ids, "start": start, "end": end, "pref": list(SOURCE_PREFERENCE)}
-    yield "wearable", DAILY_COLUMNS, session.execute(text(f"""
-        SELECT user_id, date AS day, {_preferred(list(DAILY_COLUMNS))}
-        FROM wearable_daily WHERE user_id = ANY(:ids) AND date BETWEEN :start AND :end
-        GROUP BY user_id, date"""), params)  # fmt: skip
-    yield "sleep", SLEEP_COLUMNS, session.execute(text(f"""
-        SELECT user_id, sleep_date AS day, {_preferred(list(SLEEP_COLUMNS))}
-        FROM wearable_sleep WHERE user_id = ANY(:ids) AND sleep_date BETWEEN :start AND :end
-        GROUP BY user_id, sleep_date"""), params)  # fmt: skip
-    yield "journal", JOURNAL_COLUMNS, session.execute(text("""
-        SELECT user_id, journal_date AS day, mood_score::float8, energy_score::float8, stress_score::float8
-        FROM mood_journal WHERE user_id = ANY(:ids) AND journal_date BETWEEN :start AND :end
-          AND deleted_at IS NULL"""), params)  # fmt: skip
-    yield "nutrition", NUTRITION_COLUMNS, session.execute(text("""
-        SELECT user_id, log_date AS day, sum(calories_kcal)::float8 AS calories_kcal,
-               sum(protein_g)::float8 AS protein_g, sum(carbs_g)::float8 AS carbs_g,
-               sum(fat_g)::float8 AS fat_g, sum(fiber_g)::float8 AS fiber_g
-        FROM nutrition_logs WHERE user_id = ANY(:ids) AND log_date BETWEEN :start AND :end
-          AND deleted_at IS NULL
-        GROUP BY user_id, log_date"""), params)  # fmt: skip
+def _fill(
+    cols: dict[int, dict[str, np.ndarray]], mat: np.ndarray, keys: Sequence[str], t: int, keyed: bool = False
+) -> None:
+    """Scatter a numeric result into per-user day arrays (cols[user position][key]).
+
+    Wide rows are (user, day, rank, one value per key): per user, day and key the value of the
+    best-ranked row that has one wins (ranks are written from the worst to the best, and a missing value
+    never overwrites). Keyed rows are (user, day, key position, value).
+    """
+    if mat.size == 0:
+        return
+    user, day = mat[:, 0].astype(np.int64), mat[:, 1].astype(np.int64)
+    if keyed:
+        key = mat[:, 2].astype(np.int64)
+        codes = user * len(keys) + key
+        for code in np.unique(codes):
+            sel = (codes == code) & ~np.isnan(mat[:, 3])
+            u, k = divmod(int(code), len(keys))
+            cols[u].setdefault(keys[k], np.full(t, np.nan))[day[sel]] = mat[sel, 3]
+        return
+    rank, values = mat[:, 2], mat[:, 3:]
+    for u in np.unique(user):
+        mine = user == u
+        for r in np.unique(rank[mine])[::-1]:
+            sel = mine & (rank == r)
+            block = values[sel]
+            present = ~np.isnan(block)
+            for j in np.flatnonzero(present.any(axis=0)):
+                ok = present[:, j]
+                cols[int(u)].setdefault(keys[j], np.full(t, np.nan))[day[sel][ok]] = block[ok, j]
 
 
+def _numbers(session: Session, query: str, params: dict, width: int) -> np.ndarray:
+    rows = [tuple(row) for row in session.execute(text(query), params)]
+    return np.array(rows, dtype=float).reshape(len(rows), width)  # None becomes NaN
+
+
+# A row's user as its position in :ids (1-based from SQL, made 0-based), so results stay numeric.
+_USER = "array_position(CAST(:ids AS uuid[]), {col}) - 1 AS u"
 # Entries with a time of day count on the user's local calendar day.
 _LOCAL_DAY = "(({col}) AT TIME ZONE coalesce(p.timezone, 'UTC'))::date"
 
@@ -153,92 +194,87 @@ def load_batch(
 ) -> dict[uuid.UUID, UserData]:
     """Everything the nightly run needs for `user_ids`, from `today − history_days` to `today`."""
     ids = list(dict.fromkeys(user_ids))
+    if not ids:
+        return {}
     start = today - dt.timedelta(days=history_days)
     params = {"ids": ids, "start": start, "end": today}
     t = (today - start).days + 1
-    cols: dict[uuid.UUID, dict[str, np.ndarray]] = defaultdict(dict)
+    cols: dict[int, dict[str, np.ndarray]] = defaultdict(dict)
     groups: dict[str, str | None] = {}
 
-    def put(user: uuid.UUID, key: str, day: dt.date, value: float | None) -> None:
-        if value is None:
-            return
-        arr = cols[user].get(key)
-        if arr is None:
-            arr = cols[user][key] = np.full(t, np.nan)
-        arr[(day - start).days] = value
+    for prefix, names, query in _daily_queries():
+        keys = [f"{prefix}.{name}" for name in names]
+        groups.update(zip(keys, names.values(), strict=True))
+        mat = _numbers(session, query, params | {"pref": list(SOURCE_PREFERENCE)}, 3 + len(keys))
+        _fill(cols, mat, keys, t)
 
-    for prefix, names, rows in _daily_rows(session, ids, start, today):
-        for row in rows:
-            for name, group in names.items():
-                key = f"{prefix}.{name}"
-                groups[key] = group
-                put(row.user_id, key, row.day, getattr(row, name))
-
-    for row in session.execute(
-        text(f"""
-        SELECT e.user_id, m.name, {_LOCAL_DAY.format(col="e.measured_at")} AS day, avg(e.value_numeric)::float8 AS v
-        FROM custom_metric_entries e
-        JOIN custom_metrics m ON m.metric_id = e.metric_id AND m.user_id = e.user_id
-        LEFT JOIN user_preferences p ON p.user_id = e.user_id
-        WHERE e.user_id = ANY(:ids) AND e.value_numeric IS NOT NULL AND m.is_active
-          AND e.measured_at >= :start
-        GROUP BY 1, 2, 3"""),
-        params,
-    ):
-        if start <= row.day <= today:
-            put(row.user_id, f"custom.{row.name}", row.day, row.v)
-
-    # Measurements: one unit per metric and user (the one used most), so kg and lbs are never averaged.
-    chosen: dict[tuple[uuid.UUID, str], str] = {}
-    meas = session.execute(
-        text(f"""
-        SELECT x.user_id, x.metric::text AS metric, x.unit, {_LOCAL_DAY.format(col="x.measured_at")} AS day,
-               avg(x.value)::float8 AS v, count(*) OVER (PARTITION BY x.user_id, x.metric, x.unit) AS uses
-        FROM measurements x LEFT JOIN user_preferences p ON p.user_id = x.user_id
-        WHERE x.user_id = ANY(:ids) AND x.deleted_at IS NULL AND x.measured_at >= :start
-        GROUP BY x.user_id, x.metric, x.unit, day
-        ORDER BY uses DESC"""),
+    metrics = session.execute(
+        text("SELECT metric_id, name FROM custom_metrics WHERE user_id = ANY(:ids) AND is_active ORDER BY metric_id"),
         params,
     ).all()
-    for row in meas:
-        if chosen.setdefault((row.user_id, row.metric), row.unit) == row.unit and start <= row.day <= today:
-            put(row.user_id, f"measurement.{row.metric}", row.day, row.v)
+    custom = _numbers(session, f"""
+        SELECT {_USER.format(col="e.user_id")}, {_LOCAL_DAY.format(col="e.measured_at")} - CAST(:start AS date),
+               array_position(CAST(:metrics AS uuid[]), e.metric_id) - 1, avg(e.value_numeric)::float8
+        FROM custom_metric_entries e LEFT JOIN user_preferences p ON p.user_id = e.user_id
+        WHERE e.user_id = ANY(:ids) AND e.metric_id = ANY(CAST(:metrics AS uuid[])) AND e.value_numeric IS NOT NULL
+          AND e.measured_at >= :start
+        GROUP BY 1, 2, 3""", params | {"metrics": [m.metric_id for m in metrics]}, 4)  # fmt: skip
+    _fill(cols, custom[(custom[:, 1] >= 0) & (custom[:, 1] < t)], [f"custom.{m.name}" for m in metrics], t, keyed=True)
 
+    # Measurements: one unit per metric and user (the one used most), so kg and lbs are never averaged.
+    kinds = session.execute(text("""
+        SELECT DISTINCT ON (user_id, metric) user_id, metric::text AS metric, unit FROM (
+            SELECT user_id, metric, unit, count(*) AS uses FROM measurements
+            WHERE user_id = ANY(:ids) AND deleted_at IS NULL AND measured_at >= :start
+            GROUP BY user_id, metric, unit) counted
+        ORDER BY user_id, metric, uses DESC, unit"""), params).all()  # fmt: skip
+    measured = _numbers(session, f"""
+        SELECT {_USER.format(col="x.user_id")}, {_LOCAL_DAY.format(col="x.measured_at")} - CAST(:start AS date),
+               k.n - 1, avg(x.value)::float8
+        FROM measurements x
+        JOIN unnest(CAST(:kind_users AS uuid[]), CAST(:kind_metrics AS text[]), CAST(:kind_units AS text[]))
+             WITH ORDINALITY AS k(user_id, metric, unit, n)
+          ON k.user_id = x.user_id AND k.metric = x.metric::text AND k.unit = x.unit
+        LEFT JOIN user_preferences p ON p.user_id = x.user_id
+        WHERE x.user_id = ANY(:ids) AND x.deleted_at IS NULL AND x.measured_at >= :start
+        GROUP BY 1, 2, 3""", params | {"kind_users": [k.user_id for k in kinds],
+                                       "kind_metrics": [k.metric for k in kinds],
+                                       "kind_units": [k.unit for k in kinds]}, 4)  # fmt: skip
+    in_window = (measured[:, 1] >= 0) & (measured[:, 1] < t)
+    _fill(cols, measured[in_window], [f"measurement.{k.metric}" for k in kinds], t, keyed=True)
+
+    position = {u: n for n, u in enumerate(ids)}
     courses: dict[uuid.UUID, list[SupplementCourse]] = defaultdict(list)
-    for row in session.execute(
+    supplements = session.execute(
         text("""
         SELECT user_id, supplement_id, name, started_at, ended_at FROM supplements
-        WHERE user_id = ANY(:ids) AND deleted_at IS NULL ORDER BY name, started_at"""),
+        WHERE user_id = ANY(:ids) AND deleted_at IS NULL ORDER BY name, started_at, supplement_id"""),
         params,
-    ):
+    ).all()
+    supplement_keys = []
+    for row in supplements:
         key = f"supplement.{row.name}"
         if any(c.key == key for c in courses[row.user_id]):
             key = f"supplement.{row.name} ({row.started_at or row.supplement_id})"
+        supplement_keys.append(key)
         courses[row.user_id].append(SupplementCourse(key, row.name, row.started_at, row.ended_at))
         groups[key] = None
         # On the regimen (started..ended, or today) a day without a log is a day it was not taken: 0.
         lo = max(row.started_at or today + dt.timedelta(days=1), start)
         hi = min(row.ended_at or today, today)
         if lo <= hi:
-            arr = cols[row.user_id].setdefault(key, np.full(t, np.nan))
+            arr = cols[position[row.user_id]].setdefault(key, np.full(t, np.nan))
             arr[(lo - start).days : (hi - start).days + 1] = 0.0
-    for row in session.execute(
-        text(f"""
-        SELECT l.user_id, s.name, s.started_at, {_LOCAL_DAY.format(col="l.taken_at")} AS day,
-               sum(coalesce(l.dose_amount, s.dose_amount, 1))::float8 AS dose
+    logs = _numbers(session, f"""
+        SELECT {_USER.format(col="l.user_id")}, {_LOCAL_DAY.format(col="l.taken_at")} - CAST(:start AS date),
+               array_position(CAST(:supplements AS uuid[]), l.supplement_id) - 1,
+               sum(coalesce(l.dose_amount, s.dose_amount, 1))::float8
         FROM supplement_logs l
         JOIN supplements s ON s.supplement_id = l.supplement_id AND s.user_id = l.user_id
         LEFT JOIN user_preferences p ON p.user_id = l.user_id
-        WHERE l.user_id = ANY(:ids) AND s.deleted_at IS NULL AND l.taken_at >= :start
-        GROUP BY 1, 2, 3, 4, s.supplement_id"""),
-        params,
-    ):
-        key = next(
-            (c.key for c in courses[row.user_id] if c.name == row.name and c.started == row.started_at),
-            f"supplement.{row.name}",
-        )
-        if start <= row.day <= today:
-            put(row.user_id, key, row.day, row.dose)
+        WHERE l.user_id = ANY(:ids) AND l.supplement_id = ANY(CAST(:supplements AS uuid[])) AND l.taken_at >= :start
+        GROUP BY 1, 2, 3""", params | {"supplements": [r.supplement_id for r in supplements]}, 4)  # fmt: skip
+    _fill(cols, logs[(logs[:, 1] >= 0) & (logs[:, 1] < t)], supplement_keys, t, keyed=True)
 
     users = {
         row.user_id: row.biological_sex
@@ -251,8 +287,9 @@ def load_batch(
     for user in ids:
         if user not in users:
             continue
-        keys = sorted(cols[user])
-        values = np.column_stack([cols[user][k] for k in keys]) if keys else np.empty((t, 0))
+        mine = cols[position[user]]
+        keys = sorted(mine)
+        values = np.column_stack([mine[k] for k in keys]) if keys else np.empty((t, 0))
         out[user] = UserData(
             user, start, users[user], keys, [groups.get(k) for k in keys], values,
             markers.get(user, {}), courses.get(user, []), goals.get(user, []),
