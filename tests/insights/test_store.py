@@ -161,3 +161,32 @@ def test_a_batch_loads_in_a_few_queries_whatever_its_size(engine: Engine, db: Se
     assert set(loaded) == set(users)
     assert all(np.nansum(loaded[u].column("journal.mood_score")) == 25 for u in users)
     assert len(statements) == alone <= 15
+
+
+def test_timed_entries_count_on_the_local_day_and_supplements_are_zero_on_days_without_a_log(user: uuid.UUID) -> None:
+    from db.models import CustomMetric, CustomMetricEntry, Measurement, Supplement, SupplementLog, UserPreferences
+
+    late_evening = dt.datetime(2026, 6, 30, 2, 30, tzinfo=dt.UTC)  # 22:30 on the 29th in New York
+    with admin_scope() as s:
+        s.add(UserPreferences(user_id=user, timezone="America/New_York"))
+        metric = CustomMetric(user_id=user, name="focus", data_type="numeric")
+        supplement = Supplement(user_id=user, name="magnesium", started_at=dt.date(2026, 6, 25), dose_amount=200)
+        s.add_all([metric, supplement])
+        s.flush()
+        s.add(CustomMetricEntry(user_id=user, metric_id=metric.metric_id, value_numeric=7, measured_at=late_evening))
+        s.add(SupplementLog(user_id=user, supplement_id=supplement.supplement_id, taken_at=late_evening))
+        for value, unit, back in ((80, "kg", 1), (81, "kg", 2), (178, "lbs", 3)):
+            at = late_evening - dt.timedelta(days=back)
+            s.add(Measurement(user_id=user, metric="weight", value=value, unit=unit, measured_at=at))
+    with user_scope(user, role=WORKER_ROLE) as s:
+        data = load_batch(s, [user], TODAY, history_days=10)[user]
+    row = {d: i for i, d in enumerate(data.dates())}
+    focus, magnesium = data.column("custom.focus"), data.column("supplement.magnesium")
+    weight = data.column("measurement.weight")
+    assert focus is not None and magnesium is not None and weight is not None
+    assert focus[row[dt.date(2026, 6, 29)]] == 7 and np.isnan(focus[row[TODAY]])
+    assert magnesium[row[dt.date(2026, 6, 29)]] == 200  # the supplement's dose, the log had none
+    assert magnesium[row[dt.date(2026, 6, 25)]] == 0 and magnesium[row[TODAY]] == 0  # on the regimen, not taken
+    assert np.isnan(magnesium[row[dt.date(2026, 6, 24)]])  # before the regimen: not a day of not taking it
+    assert np.nansum(weight) == 161  # the kg readings; the one in lbs is not averaged in
+    assert data.supplements[0].started == dt.date(2026, 6, 25)
