@@ -1,7 +1,7 @@
 """Correlations between one user's daily series: every metric pair at lags 0–3, with FDR control.
 
 The input is a days × metrics matrix with NaN for missing days. For each lag, Pearson and Spearman for
-all pairs come from one masked matrix product each (insights.stats.masked_pearson), so the cost barely
+all pairs come from a few masked matrix products (insights.stats.LaggedCorrelations), so the cost barely
 depends on how many pairs there are. A hypothesis is one (metric a, metric b, lag): a on day t against
 b on day t + lag. It counts as a finding only when it holds by both measures (p is the larger of the
 two), survives Benjamini–Hochberg across every hypothesis tested for the user, and is big enough to

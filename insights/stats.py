@@ -8,17 +8,6 @@ import numpy as np
 from scipy import special
 
 
-def masked_pearson(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pearson r and n between every column of `a` (T×M) and every column of `b` (T×K), NaN = missing.
-
-    Each (i, j) uses only the rows where both a[:, i] and b[:, j] are present (pairwise-complete).
-    """
-    ma, mb = (~np.isnan(a)).astype(float), (~np.isnan(b)).astype(float)
-    a0, b0 = _centred(a), _centred(b)
-    n = ma.T @ mb
-    return _r_from_sums(n, a0.T @ mb, (a0 * a0).T @ mb, ma.T @ b0, ma.T @ (b0 * b0), a0.T @ b0), _count(n)
-
-
 class LaggedCorrelations:
     """Pearson and Spearman r of every column of a days × metrics matrix against every column `lag` days
     later, pairwise-complete, as a handful of matrix products per lag (no loop over pairs).
