@@ -30,6 +30,7 @@ from db.upsert import upsert
 from integrations import connections
 from integrations.apps import ProviderApp, app_from_env
 from integrations.client import AccessDenied, ConnectionClient, EndpointMissing, connection_client
+from integrations.errors import MalformedResponse
 from integrations.pacing import Bucket, default_bucket
 from integrations.pagination import pages
 from integrations.provider import Endpoint, Provider, Record
@@ -337,3 +338,43 @@ def _record_failure(user_id: uuid.UUID | str, provider: Provider, engine: Engine
                 row.last_sync_error = f"{type(exc).__name__}: {exc}"
     except Exception:  # noqa: S110 (the original failure is the one to report)
         pass
+
+
+def sync_document(
+    user_id: uuid.UUID | str,
+    provider: str | Provider,
+    resource: str,
+    object_id: str | None,
+    *,
+    app: ProviderApp | None = None,
+    bucket: Bucket | None = None,
+    engine: Engine | None = None,
+    today: date | None = None,
+) -> SyncReport:
+    """The targeted sync a webhook asks for: fetch the one document it names and upsert its rows.
+
+    Without a document route or an id, the resource is synced from its cursor instead. A document that
+    answers 404 (deleted, or not yet visible) is a warning, not a failure: the next sync reconciles.
+    """
+    app = app or app_from_env(provider)
+    endpoint = app.provider.endpoint(resource)
+    if endpoint.document_path is None or not object_id:
+        return sync(user_id, app.provider, resources=[resource], app=app, bucket=bucket, engine=engine, today=today)
+    report = SyncReport(app.provider.name, "document")
+    resource_report = ResourceReport(resource)
+    report.resources.append(resource_report)
+    with connection_client(app, user_id, bucket=bucket or default_bucket(), engine=engine) as client:
+        try:
+            document = client.get_json(f"{endpoint.document_path}/{object_id}", what=resource)
+            if not isinstance(document, Mapping):
+                raise MalformedResponse(f"{app.provider.name} {resource}: expected one JSON object")
+            resource_report.pages = resource_report.documents = 1
+            records = app.provider.normalize(resource, [document])
+            resource_report.add_days(r.day for r in records)
+            _write(client, user_id, endpoint, records, resource_report)
+        except EndpointMissing as exc:
+            resource_report.warning = str(exc)
+            report.warnings.append(str(exc))
+        finally:
+            report.requests, report.refreshes = client.requests, client.refreshes
+    return report
