@@ -13,7 +13,7 @@ from db import crypto
 from db.engine import admin_scope
 from db.models import WearableDaily
 from integrations.client import connection_client
-from integrations.errors import AuthorizationRevoked, MalformedResponse, RateLimited
+from integrations.errors import AuthorizationRevoked, MalformedResponse, ProviderUnavailable, RateLimited
 from integrations.oauth import disconnect
 from integrations.sync import sync
 from tests.integrations.connecting import TODAY, connect, counts, device
@@ -270,3 +270,22 @@ def test_no_token_reaches_logs_errors_results_or_the_audit_log(committed_users, 
         for place in exposed:
             assert secret not in place
     assert connections_row.access_token_enc not in "".join(audit)
+
+
+@pytest.mark.parametrize("fault", ["500", "timeout"])
+def test_a_server_error_or_a_timeout_is_transient_and_leaves_the_connection_alone(
+    committed_users, sandbox, app, bucket, fault
+) -> None:
+    user, _ = committed_users
+    connect(app, user, bucket)
+    sandbox.inject(fault, "workout")
+
+    with pytest.raises(ProviderUnavailable) as raised:
+        sync(user, "oura", start=START, app=app, bucket=bucket, today=TODAY)
+    assert isinstance(raised.value, TransientError) and "workout" in str(raised.value)
+    assert device(user).is_active and device(user).last_sync_status is None
+
+    sync(user, "oura", start=START, app=app, bucket=bucket, today=TODAY)  # the retry
+    assert counts(user)["wearable_activities"] == len(
+        [d for d in sandbox.people[device(user).external_user_id].docs["workout"] if d["day"] >= START.isoformat()]
+    )
