@@ -151,6 +151,8 @@ class ConnectionClient(OAuth2Client):
                     super().refresh_token(self.app.token_url, refresh_token=current["refresh_token"])
                     self.refreshes += 1
                 except OAuthError as exc:
+                    if exc.error == "invalid_client":  # the app's credentials, not this person's consent
+                        raise ProviderError(f"{name} does not accept this app's client credentials") from None
                     refused = f"{name} refused to renew the authorization ({exc.error})"
                 except HTTPStatusError as exc:
                     raise ProviderError(f"{name}: the token endpoint answered {exc.response.status_code}") from None

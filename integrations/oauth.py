@@ -158,8 +158,9 @@ def finish_connect(
         raise ConnectError(f"{name} refused the authorization code ({exc.error})") from None
     except HTTPStatusError as exc:
         raise ConnectError(f"{name}: the token endpoint answered {exc.response.status_code}") from None
-    except TransportError as exc:
-        raise ConnectError(f"{name}: the token endpoint did not answer ({type(exc).__name__})") from None
+    except (TransportError, TransientError) as exc:
+        # The state is spent; the person starts again (the code dies in minutes anyway).
+        raise ConnectError(f"{name}: the token endpoint is unavailable ({type(exc).__name__}); connect again") from None
 
     with user_scope(user_id, role=WORKER_ROLE, engine=engine) as session:
         row = connections.get_or_create(session, user_id, app.provider)

@@ -133,6 +133,7 @@ class LocalBucket:
 
 
 _LOCAL = LocalBucket()
+_SHARED: dict[str, RedisBucket] = {}
 
 
 def default_bucket() -> Bucket:
@@ -140,4 +141,8 @@ def default_bucket() -> Bucket:
     from db.settings import load_settings
 
     url = load_settings().redis_url
-    return RedisBucket.from_url(url) if url else _LOCAL
+    if not url:
+        return _LOCAL
+    if url not in _SHARED:  # one connection pool per process, not one per sync
+        _SHARED[url] = RedisBucket.from_url(url)
+    return _SHARED[url]

@@ -8,10 +8,10 @@ without touching code.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any, Literal
+from datetime import date, datetime
+from typing import Any, Literal, Protocol
 
 from db.models.enums import DataSource
 
@@ -120,7 +120,13 @@ class Record:
     refused: tuple[str, ...] = ()
 
 
-Normalizer = Callable[[str, Sequence[Mapping[str, Any]]], list[Record]]
+class Normalizer(Protocol):
+    """Rows from one page (or chunk) of an endpoint's documents. `as_of` dates documents that carry
+    no date of their own (the moment they were read)."""
+
+    def __call__(
+        self, endpoint: str, items: Sequence[Mapping[str, Any]], *, as_of: datetime | None = None
+    ) -> list[Record]: ...
 
 
 @dataclass(frozen=True, slots=True)

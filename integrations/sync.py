@@ -202,7 +202,7 @@ def _sync_resource(
         for page in pages(get, endpoint, {}):
             report.pages += 1
             report.documents += len(page.items)
-            records = provider.normalize(endpoint.name, page.items, as_of=as_of)  # type: ignore[call-arg]
+            records = provider.normalize(endpoint.name, page.items, as_of=as_of)
             report.add_days(r.day for r in records if r.values)
             _write(client, user_id, endpoint, records, report, identity=page.items)
         return
@@ -221,7 +221,9 @@ def _sync_resource(
                 items = held
             else:
                 items = page.items
-            records = [r for r in provider.normalize(endpoint.name, items) if chunk_first <= r.day <= chunk_last]
+            records = [
+                r for r in provider.normalize(endpoint.name, items, as_of=as_of) if chunk_first <= r.day <= chunk_last
+            ]
             report.add_days(r.day for r in records)
             _write(client, user_id, endpoint, records, report, advance=page.last)
         report.fetched = (first.isoformat(), chunk_last.isoformat())
@@ -316,8 +318,8 @@ def _silences(
 def _finish(user_id: uuid.UUID | str, provider: Provider, engine: Engine | None, warnings: list[str]) -> None:
     with user_scope(user_id, role=WORKER_ROLE, engine=engine) as session:
         row = connections.find(session, user_id, provider, lock=True)
-        if row is None:
-            return
+        if row is None or not row.is_active:
+            return  # disconnected or revoked meanwhile: its own status says so
         row.last_sync_at = datetime.now(UTC)
         row.last_sync_status = "partial" if warnings else "success"
         row.last_sync_error = "; ".join(warnings) if warnings else None
