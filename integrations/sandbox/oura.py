@@ -14,6 +14,7 @@ import json
 import random
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 import zlib
@@ -25,6 +26,7 @@ from integrations.sandbox.server import Grant, Sandbox, SandboxConfig
 PREFIX = "/v2/usercollection/"
 # end_date is inclusive for these collections and exclusive for the others (reference §1.3).
 INCLUSIVE_END = {"daily_sleep", "daily_readiness", "daily_spo2"}
+SUBSCRIPTIONS = "/v2/webhook/subscription"
 DAILY = ("daily_sleep", "sleep", "daily_readiness", "daily_activity", "workout", "daily_spo2")
 
 
@@ -209,21 +211,35 @@ class Person:
                 },
             )
 
-    def heartrate(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
-        """5-minute samples in [start, end), generated from the moment itself so any window agrees."""
-        first = datetime.combine(self.first, datetime.min.time(), tzinfo=UTC)
-        last = datetime.combine(self.today + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
-        moment = max(start, first)
-        moment += timedelta(seconds=-moment.timestamp() % 300)
-        rows = []
-        while moment < min(end, last):
-            seed = int(moment.timestamp()) ^ zlib.crc32(self.id.encode())
-            hour = moment.astimezone(self.tz).hour
-            asleep = hour < 6 or hour >= 23
-            bpm = (50 if asleep else 68) + seed % (12 if asleep else 55)
-            rows.append({"bpm": bpm, "source": "sleep" if asleep else "awake", "timestamp": moment.isoformat()})
-            moment += timedelta(minutes=5)
-        return rows
+    def heartrate(self, start: datetime, end: datetime) -> _Series:
+        """5-minute samples in [start, end), each computed from its own moment, so any window or page agrees."""
+        first = datetime.combine(self.first, datetime.min.time(), tzinfo=UTC).timestamp()
+        last = datetime.combine(self.today + timedelta(days=1), datetime.min.time(), tzinfo=UTC).timestamp()
+        begin = max(start.timestamp(), first)
+        begin += -begin % 300
+        stop = min(end.timestamp(), last)
+        return _Series(self, int(begin), max(0, int((stop - begin + 299) // 300)))
+
+    def sample(self, epoch: int) -> dict[str, Any]:
+        moment = datetime.fromtimestamp(epoch, UTC)
+        seed = epoch ^ zlib.crc32(self.id.encode())
+        hour = moment.astimezone(self.tz).hour
+        asleep = hour < 6 or hour >= 23
+        bpm = (50 if asleep else 68) + seed % (12 if asleep else 55)
+        return {"bpm": bpm, "source": "sleep" if asleep else "awake", "timestamp": moment.isoformat()}
+
+
+class _Series:
+    """A window of heart-rate samples made only when a page is cut from it (a year is 105,000 rows)."""
+
+    def __init__(self, person: Person, begin: int, count: int) -> None:
+        self.person, self.begin, self.count = person, begin, count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, cut: slice) -> list[dict[str, Any]]:
+        return [self.person.sample(self.begin + 300 * n) for n in range(*cut.indices(self.count))]
 
 
 class OuraSandbox(Sandbox):
@@ -233,6 +249,7 @@ class OuraSandbox(Sandbox):
     def __init__(self, config: SandboxConfig | None = None, *, today: date | None = None, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
         self.today = today or datetime.now(UTC).date()
+        self.subscriptions: dict[str, dict[str, Any]] = {}
 
     def new_person(
         self, person_id: str | None = None, *, days: int | None = None, gaps: dict[str, int] | None = None
@@ -305,7 +322,7 @@ class OuraSandbox(Sandbox):
             return 400, {"detail": "Query Parameter Validation Error"}
         return self._page(person.heartrate(start, end), query, self.config.series_page_size, shape=False)
 
-    def _page(self, rows: list[dict[str, Any]], query: dict[str, str], size: int, *, shape: bool = True):
+    def _page(self, rows: Any, query: dict[str, str], size: int, *, shape: bool = True) -> tuple[int, Any]:
         offset = 0
         if query.get("next_token"):
             try:
@@ -323,6 +340,61 @@ class OuraSandbox(Sandbox):
         return doc
 
     # --- webhooks -----------------------------------------------------------------------------------
+    def handle_app_route(self, method: str, path: str, headers: Any, body: bytes) -> tuple[int, Any] | None:
+        """The subscription API (reference §1.7): x-client-id/x-client-secret, a challenge on create."""
+        if not path.startswith(SUBSCRIPTIONS):
+            return None
+        if (
+            headers.get("x-client-id") != self.config.client_id
+            or headers.get("x-client-secret") != self.config.client_secret
+        ):
+            return 403, {"detail": "Forbidden"}
+        rest = path[len(SUBSCRIPTIONS) :].strip("/")
+        if method == "GET" and not rest:
+            return 200, list(self.subscriptions.values())
+        if method == "POST" and not rest:
+            try:
+                request = json.loads(body)
+                fields = {k: request[k] for k in ("callback_url", "verification_token", "event_type", "data_type")}
+            except (ValueError, KeyError, TypeError):
+                return 422, {"detail": [{"type": "missing", "loc": ["body"], "msg": "Field required"}]}
+            if fields["event_type"] not in ("create", "update", "delete") or fields["data_type"] not in DAILY:
+                return 422, {
+                    "detail": [{"type": "enum", "loc": ["body", "data_type"], "msg": "Invalid data_type value"}]
+                }
+            if not self._challenge(fields["callback_url"], fields["verification_token"]):
+                return 400, {"detail": "The callback did not answer the verification challenge"}
+            subscription = {
+                "id": str(uuid.uuid4()),
+                "callback_url": fields["callback_url"],
+                "event_type": fields["event_type"],
+                "data_type": fields["data_type"],
+                "expiration_time": (datetime.now(UTC) + timedelta(days=90)).isoformat(),
+            }
+            self.subscriptions[subscription["id"]] = subscription
+            return 201, subscription
+        subscription_id = rest.removeprefix("renew/")
+        if subscription_id not in self.subscriptions:
+            return 403, {"detail": "Webhook with specified id does not exist."}
+        if method == "DELETE":
+            del self.subscriptions[subscription_id]
+            return 204, None
+        if method == "PUT":
+            self.subscriptions[subscription_id]["expiration_time"] = (
+                datetime.now(UTC) + timedelta(days=90)
+            ).isoformat()
+            return 200, self.subscriptions[subscription_id]
+        return 200, self.subscriptions[subscription_id]
+
+    def _challenge(self, callback_url: str, verification_token: str) -> bool:
+        challenge = uuid.uuid4().hex
+        query = urllib.parse.urlencode({"verification_token": verification_token, "challenge": challenge})
+        try:
+            with urllib.request.urlopen(f"{callback_url}?{query}", timeout=10) as response:  # noqa: S310 (caller's URL)
+                return json.loads(response.read()) == {"challenge": challenge}
+        except (urllib.error.URLError, ValueError):
+            return False
+
     def signed_event(
         self, person: str, data_type: str, object_id: str, event_type: str = "update", timestamp: int | None = None
     ) -> tuple[dict[str, str], bytes]:

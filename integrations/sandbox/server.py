@@ -139,6 +139,10 @@ class Sandbox:
     def handle_data(self, method: str, path: str, query: dict[str, str], grant: Grant) -> tuple[int, Any]:
         raise NotImplementedError
 
+    def handle_app_route(self, method: str, path: str, headers: Any, body: bytes) -> tuple[int, Any] | None:
+        """Routes authenticated as the application rather than a person (webhook subscriptions)."""
+        return None
+
     def rate_limit_headers(self, retry_after: int, reset: float) -> dict[str, str]:
         return {"Retry-After": str(retry_after)}
 
@@ -279,6 +283,9 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
                     form = {k: v[-1] for k, v in parse_qs(body.decode()).items()}
                     token = query.get("access_token") or form.get("token", "")
                     return self._send(sandbox.revoke(token), {})
+                app_route = sandbox.handle_app_route(method, path, self.headers, body)
+                if app_route is not None:
+                    return self._send(*app_route)
                 self._data(method, path, query)
             except BrokenPipeError:
                 pass

@@ -6,7 +6,9 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -69,17 +71,28 @@ def test_the_subscription_challenge_is_answered_only_with_our_verification_token
         receive(app, "GET", {}, b"", {"verification_token": "guess", "challenge": "abc123"})
 
 
-def test_the_sandbox_delivers_signed_events_over_http(committed_users, sandbox, app, bucket) -> None:
+def test_the_sandbox_subscribes_with_a_challenge_and_delivers_signed_events_over_http(
+    committed_users, sandbox, app, bucket
+) -> None:
     user, _ = committed_users
     person = connect(app, user, bucket).external_user_id
     received = []
 
     class Receiver(BaseHTTPRequestHandler):
+        """What a deployment's webhook endpoint does: hand the raw request to receive()."""
+
+        def do_GET(self) -> None:
+            self._answer("GET", b"")
+
         def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
+            self._answer("POST", self.rfile.read(int(self.headers["Content-Length"])))
+
+        def _answer(self, method: str, body: bytes) -> None:
+            query = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
             try:
-                reply = receive(app, "POST", dict(self.headers), body)
-                received.append(reply.sync)
+                reply = receive(app, method, dict(self.headers), body, query)
+                if reply.sync:
+                    received.append(reply.sync)
                 status, payload = reply.status, reply.body
             except WebhookRefused as exc:
                 status, payload = exc.status, {"detail": str(exc)}
@@ -96,6 +109,21 @@ def test_the_sandbox_delivers_signed_events_over_http(committed_users, sandbox, 
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/webhooks/oura"
+        credentials = {"x-client-id": app.client_id, "x-client-secret": app.client_secret}
+        subscribe = {"callback_url": url, "event_type": "update", "data_type": "daily_sleep"}
+        created = httpx.post(
+            sandbox.url + "/v2/webhook/subscription",
+            json={**subscribe, "verification_token": app.webhook_token},
+            headers=credentials,
+        )
+        assert created.status_code == 201 and created.json()["data_type"] == "daily_sleep"
+        refused = httpx.post(
+            sandbox.url + "/v2/webhook/subscription",
+            json={**subscribe, "verification_token": "not-ours"},
+            headers=credentials,
+        )
+        assert refused.status_code == 400  # our endpoint did not answer a challenge with a foreign token
+
         assert sandbox.deliver(url, person, "daily_sleep", "doc-1") == 200
         sandbox.config.client_secret = "not-the-apps-secret"  # a delivery signed by someone else
         assert sandbox.deliver(url, person, "daily_sleep", "doc-2") == 401
