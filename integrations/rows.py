@@ -14,7 +14,7 @@ from sqlalchemy import Integer
 
 from db.models import Base
 from integrations.provider import Record
-from parsers.vocabulary.metrics import normalize_metric_value
+from parsers.vocabulary.metrics import get_metric, normalize_metric_value
 
 
 class RowBuilder:
@@ -49,8 +49,6 @@ class RowBuilder:
 
 def measurement(metric: str, value: Any, unit: str, measured_at: Any, day: date) -> Record | None:
     """A `measurements` row for `metric`, in its canonical unit; None when there is no value."""
-    from parsers.vocabulary.metrics import get_metric
-
     if value is None:
         return None
     canonical_unit = get_metric(metric).canonical_unit
