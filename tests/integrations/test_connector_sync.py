@@ -15,6 +15,7 @@ from db.models import WearableDaily
 from integrations.client import connection_client
 from integrations.errors import AuthorizationRevoked, MalformedResponse, ProviderUnavailable, RateLimited
 from integrations.oauth import disconnect
+from integrations.pacing import BucketSize, LocalBucket
 from integrations.sync import sync
 from tests.integrations.connecting import TODAY, connect, counts, device
 from workers.jobtask import TransientError
@@ -130,9 +131,11 @@ def test_a_429_becomes_a_retry_after_the_providers_delay_and_nothing_is_lost(
     assert raised.value.retry_after == 7
     assert counts(user)["wearable_sleep"] == 15  # what came before the 429 is stored
 
-    bucket.pause("oura:" + app.client_id, 0)  # the retry comes after the delay
-    bucket._paused.clear()
-    sync(user, "oura", start=START, app=app, bucket=bucket, today=TODAY)
+    granted, wait = bucket.acquire(app.key, BucketSize(rate=100, capacity=10), max_wait=60)
+    assert not granted and 6 < wait <= 7  # every worker of the app holds off, not only this one
+
+    later = LocalBucket()  # the retry, once the delay has passed
+    sync(user, "oura", start=START, app=app, bucket=later, today=TODAY)
     with admin_scope() as session:
         readiness = session.scalar(
             select(text("count(*)"))
