@@ -133,7 +133,7 @@ def sync(
                 except (EndpointMissing, AccessDenied) as exc:
                     resource.warning = str(exc)
             report.warnings += [r.warning for r in report.resources if r.warning]
-            report.warnings += _silences(declared, report, _cursors(user_id, declared, engine), start, end, today)
+            report.warnings += _silences(declared, report, _cursors(user_id, declared, engine))
             _finish(user_id, declared, engine, report.warnings)
         except Exception as exc:
             _record_failure(user_id, declared, engine, exc)
@@ -287,9 +287,6 @@ def _silences(
     provider: Provider,
     report: SyncReport,
     cursors: Mapping[str, Mapping[str, Any]],
-    start: date | None,
-    end: date | None,
-    today: date,
 ) -> list[str]:
     """Warnings for data that should be there and is not."""
     warnings = []
