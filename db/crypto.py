@@ -59,6 +59,15 @@ def decrypt(ciphertext: str) -> str:
         raise TokenKeyError("a stored token cannot be decrypted with any key in VITALIS_TOKEN_KEYS") from None
 
 
+def decrypt_fresh(ciphertext: str, max_age: float) -> str | None:
+    """The plaintext of `ciphertext` if `encrypt` made it at most `max_age` seconds ago, else None
+    (forged, altered, made under an unknown key, or too old): for short-lived sealed values."""
+    try:
+        return _cipher().decrypt(ciphertext.encode(), ttl=int(max_age)).decode()
+    except (InvalidToken, UnicodeDecodeError, ValueError):
+        return None
+
+
 def rotate(ciphertext: str) -> str:
     """Re-encrypt under the newest key (after a new key was put first in VITALIS_TOKEN_KEYS)."""
     return _cipher().rotate(ciphertext.encode()).decode()

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, literal_column, or_
+from sqlalchemy import Table, func, literal_column, or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -33,10 +33,13 @@ def upsert(
     model: type[Base],
     rows: Iterable[Mapping[str, Any]],
     key: Sequence[str] | None = None,
+    merge: Sequence[str] = (),
 ) -> UpsertStats:
     """Insert `rows` or update the existing row with the same `key`; identical rows are left untouched.
 
-    `key` defaults to the table's natural key (NATURAL_KEYS).
+    `key` defaults to the table's natural key (NATURAL_KEYS). `merge` names JSONB columns whose objects
+    are merged into the stored one instead of replacing it: several provider resources fill one daily
+    row, and each keeps its own payload under its own key of raw_data.
 
     Every row is validated first, so one bad value refuses the whole batch before anything is written.
     Duplicates inside the batch are folded (the last one wins), as PostgreSQL refuses to update one row
@@ -48,7 +51,12 @@ def upsert(
     folded: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
         validate_row(table.name, row)
-        folded[tuple(derived[k](row) if k in derived else row[k] for k in key)] = dict(row)
+        natural = tuple(derived[k](row) if k in derived else row[k] for k in key)
+        row = dict(row)
+        if merge and natural in folded:
+            for column in merge:
+                row[column] = {**(folded[natural].get(column) or {}), **(row.get(column) or {})}
+        folded[natural] = row
     stats = UpsertStats()
     if not folded:
         return stats
@@ -61,10 +69,16 @@ def upsert(
     update_columns = sorted(columns - set(key) - {c.name for c in table.primary_key.columns})
     stmt = pg_insert(table)
     if update_columns:
+        new = {
+            c: func.coalesce(table.c[c], literal_column("'{}'::jsonb")).op("||")(stmt.excluded[c])
+            if c in merge
+            else stmt.excluded[c]
+            for c in update_columns
+        }
         stmt = stmt.on_conflict_do_update(
             index_elements=list(key),
-            set_={c: stmt.excluded[c] for c in update_columns},
-            where=or_(*(table.c[c].is_distinct_from(stmt.excluded[c]) for c in update_columns)),
+            set_=new,
+            where=or_(*(table.c[c].is_distinct_from(new[c]) for c in update_columns)),
         )
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(key))

@@ -1,0 +1,1 @@
+"""Wearable connectors: provider declarations, OAuth, sync, pacing, webhooks and loopback sandboxes."""

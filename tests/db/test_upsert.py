@@ -54,3 +54,15 @@ def test_one_bad_value_refuses_the_whole_batch_and_keeps_what_was_stored(db) -> 
         select(WearableDaily.date, WearableDaily.resting_hr_bpm).where(WearableDaily.user_id == user)
     ).all()
     assert [tuple(r) for r in stored] == [(date(2026, 4, 1), 52)]
+
+
+def test_merged_json_keeps_each_sources_payload_and_an_identical_rerun_changes_nothing(db) -> None:
+    user = create_user(db)
+    day = date(2026, 5, 1)
+    upsert(db, WearableDaily, [_row(user, day, steps=9000, raw_data={"activity": {"steps": 9000}})], merge=["raw_data"])
+    readiness = [_row(user, day, readiness_score=80, raw_data={"readiness": {"score": 80}})]
+    assert upsert(db, WearableDaily, readiness, merge=["raw_data"]).updated == 1
+    assert upsert(db, WearableDaily, readiness, merge=["raw_data"]).unchanged == 1
+    stored = db.execute(select(WearableDaily.steps, WearableDaily.raw_data).where(WearableDaily.user_id == user)).one()
+    assert stored.steps == 9000
+    assert stored.raw_data == {"activity": {"steps": 9000}, "readiness": {"score": 80}}
