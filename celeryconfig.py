@@ -49,12 +49,12 @@ broker_transport_options = {
     "visibility_timeout": task_time_limit + 5 * 60,
     "socket_connect_timeout": _broker_timeout,
     # Longer than kombu's 1 s BRPOP wait, so an idle consumer is not mistaken for a dead connection.
-    "socket_timeout": _broker_timeout + 3,
+    "socket_timeout": _broker_timeout + 1,
 }
 task_publish_retry_policy = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 redis_socket_connect_timeout = _broker_timeout
-redis_socket_timeout = _broker_timeout + 3
-result_backend_transport_options = {"retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.5}}
+redis_socket_timeout = _broker_timeout
+result_backend_transport_options = {"retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}}
 
 task_serializer = "json"
 result_serializer = "json"

@@ -38,7 +38,21 @@ class BrokerUnavailable(RuntimeError):
 
 
 def broker_address(app: Celery) -> str:
-    return app.connection_for_write().as_uri()  # the password, if any, is masked
+    conn = app.connection_for_write()
+    uri = conn.as_uri()  # the password, if any, is masked
+    return uri if conn.password else uri.replace("//:**@", "//")
+
+
+def _why(exc: BaseException) -> str:
+    """The root of a send failure in words: refused, or no answer (a frozen or unreachable broker)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, redis.exceptions.TimeoutError | socket.timeout):
+            return "did not answer in time (frozen or unreachable)"
+        if isinstance(seen, redis.exceptions.ConnectionError | ConnectionRefusedError):
+            return "refused the connection (not running?)"
+        seen = seen.__cause__ or seen.__context__
+    return f"failed ({type(exc).__name__})"
 
 
 def send(app: Celery, task_name: str, job_id: uuid.UUID, task_id: str | None, eta: datetime | None = None) -> None:
@@ -47,7 +61,7 @@ def send(app: Celery, task_name: str, job_id: uuid.UUID, task_id: str | None, et
 
 def unsent_note(app: Celery, exc: BaseException) -> str:
     return (
-        f"the broker ({broker_address(app)}) did not take the job's message ({type(exc).__name__}); "
+        f"the broker at {broker_address(app)} {_why(exc)}; "
         "the job stays queued and is sent when the broker answers again"
     )
 
