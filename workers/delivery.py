@@ -114,6 +114,7 @@ class SweepStep(bootsteps.StartStopStep):
         self.enabled = sweep_in_worker(worker.app)
         self.tref: Any = None
         self._running = threading.Lock()
+        self._failing = False  # a database outage is reported once, not at every tick
 
     def start(self, worker: Any) -> None:
         interval = float(worker.app.conf.get("vitalis_sweep_interval_seconds", 15))
@@ -131,7 +132,12 @@ class SweepStep(bootsteps.StartStopStep):
     def _pass(self, app: Celery) -> None:
         try:
             sweep(app)
+            if self._failing:
+                log.info("sweep: the database answers again")
+            self._failing = False
         except Exception as exc:  # the database is away; the next tick tries again
-            log.warning("sweep skipped (%s)", type(exc).__name__)
+            if not self._failing:
+                log.warning("sweep skipped until the database answers (%s)", type(exc).__name__)
+            self._failing = True
         finally:
             self._running.release()

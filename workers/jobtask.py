@@ -47,10 +47,6 @@ class JobFailed(Exception):
     """
 
 
-class JobNotRecorded(Exception):
-    """The job row could not be read or written (the database is unreachable): said without SQL or values."""
-
-
 # A dropped or refused database connection, a deadlock or a serialization failure: worth another try.
 DATABASE_TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
 
@@ -112,13 +108,17 @@ class Lease:
         self._thread.join(timeout=2)
 
     def _beat(self) -> None:
+        failing = False
         while not self._stop.wait(self.seconds / 3):
             try:
                 with worker_scope() as session:
                     held = jobs.renew(session, self.job_id, self.token, self.seconds)
-            except Exception as exc:  # the database is away; try again at the next beat
-                log.warning("job %s: lease not renewed (%s)", self.job_id, type(exc).__name__)
+            except Exception as exc:  # the database is away; try again at the next beat, say so once
+                if not failing:
+                    log.warning("job %s: lease not renewed (%s)", self.job_id, type(exc).__name__)
+                failing = True
                 continue
+            failing = False
             if not held:
                 log.warning(
                     "job %s: this attempt no longer holds the job; its outcome will not be recorded", self.job_id
@@ -139,16 +139,20 @@ class JobTask(Task):
         return max(countdown, getattr(exc, "retry_after", None) or 0.0)
 
     def _record(self, job_id: uuid.UUID | str, step: Callable[..., T], *args: Any) -> T:
-        """One bookkeeping step in its own transaction; a database failure leaves as a plain sentence."""
+        """One bookkeeping step in its own transaction. If the database cannot take it, this delivery
+        ends without a state in the result store (the attempt that records the job will set it): the
+        job stays queued, or running under a lease nobody renews, and the sweeper takes it up again."""
         try:
             with worker_scope() as session:
                 return step(session, job_id, *args)
         except (sa_exc.SQLAlchemyError, psycopg.Error) as exc:
-            log.error("job %s: the job record could not be updated (%s)", job_id, type(exc).__name__)
-            raise JobNotRecorded(
-                f"job {job_id}: the job record could not be updated ({type(exc).__name__}); "
-                "the sweeper takes the job up again once the database answers"
-            ) from None
+            log.error(
+                "job %s: the job record could not be updated (%s); the sweeper takes the job up again once "
+                "the database answers",
+                job_id,
+                type(exc).__name__,
+            )
+            raise Ignore() from None
 
     def run_job(self, job_id: str, work: Callable[[jobs.JobSnapshot], dict[str, Any]]) -> dict[str, Any]:
         lease_seconds = float(self.app.conf.get("vitalis_job_lease_seconds", 30))

@@ -8,19 +8,21 @@ Leases and sweeps run in seconds here (see WORKER_ENV); production values are in
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, make_url, select, text
 
 import tests.workers.faulty  # noqa: F401  (registers the misbehaving tasks in this process too)
 from db import jobs
@@ -86,6 +88,65 @@ class ThrowawayRedis:
     def thaw(self) -> None:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGCONT)
+
+
+class CuttableProxy:
+    """A loopback TCP proxy in front of the test database: cutting it is the database going away for
+    whoever connects through it (connections reset, new ones refused), and the shared server is untouched."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = _free_port()
+        self._lock = threading.Lock()
+        self._sockets: set[socket.socket] = set()
+        self._listener: socket.socket | None = None
+
+    def open(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        if self._listener is not None:
+            _close(self._listener)  # shutdown first: a bare close leaves a blocked accept() listening
+            self._listener = None
+        with self._lock:
+            doomed, self._sockets = self._sockets, set()
+        for sock in doomed:
+            _close(sock)
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets |= {client, upstream}
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            _close(src)
+            _close(dst)
+
+
+def _close(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
 
 
 @pytest.fixture(scope="module")
@@ -163,8 +224,11 @@ def broker(request, engine, throwaway_redis, tmp_path):
         app = make_app(broker_url=f"sqla+{TEST_DATABASE_URL}", result_backend=f"db+{TEST_DATABASE_URL}")
     started: list[Worker] = []
 
-    def start_worker(**kwargs) -> Worker:
-        worker = Worker(env, tmp_path / f"worker-{len(started)}.log", **kwargs)
+    def start_worker(pool: str = "solo", concurrency: int = 1, **overrides: str) -> Worker:
+        log = tmp_path / f"worker-{len(started)}.log"
+        if request.param == "database" and "DATABASE_URL" in overrides:
+            overrides.setdefault("CELERY_BROKER_URL", f"sqla+{overrides['DATABASE_URL']}")
+        worker = Worker({**env, **overrides}, log, pool=pool, concurrency=concurrency)
         started.append(worker)
         return worker
 
@@ -284,6 +348,35 @@ def test_a_queued_job_whose_message_was_lost_is_sent_again(broker, committed_use
 
     assert (job.status, job.attempts, job.error_message) == (JobStatus.SUCCEEDED, 1, None)
     _written_once(user)
+
+
+def test_a_database_outage_mid_task_is_recovered_once_the_database_is_back(broker, committed_users) -> None:
+    app, start_worker, fault_dir = broker
+    user, _ = committed_users
+    server = make_url(TEST_DATABASE_URL)
+    proxy = CuttableProxy((server.host or "127.0.0.1", server.port or 5432))
+    proxy.open()
+    through_proxy = server.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    try:
+        worker = start_worker(DATABASE_URL=through_proxy)
+        job_id = enqueue(
+            app.tasks["tests.faults.daily"], JobType.SMOKE, user_id=user, payload={**DAY, "hold": 2, "hold_on": [1]}
+        )
+        _wait_for_file(fault_dir / f"{job_id}.1", [worker])
+
+        proxy.cut()  # the attempt's rows are in; its outcome cannot be recorded, nor its lease renewed
+        time.sleep(4)
+        assert _job(job_id).status == JobStatus.RUNNING
+        proxy.open()
+        job = _wait(job_id, _finished, [worker])
+    finally:
+        proxy.cut()
+
+    assert (job.status, job.attempts, job.error_message) == (JobStatus.SUCCEEDED, 2, None)
+    _written_once(user)
+    log = worker.output()
+    assert "the job record could not be updated (OperationalError)" in log
+    assert "SQL" not in log and "UPDATE ingestion_jobs" not in log
 
 
 def _enqueue_against(url: str, user: uuid.UUID) -> tuple[BrokerUnavailable, float]:
