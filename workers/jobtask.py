@@ -20,12 +20,13 @@ from typing import Any, TypeVar
 
 import psycopg
 from celery import Task
-from celery.exceptions import Ignore, SoftTimeLimitExceeded
+from celery.exceptions import Ignore, Reject, SoftTimeLimitExceeded
 from celery.signals import worker_process_init
 from sqlalchemy import exc as sa_exc
 
 from db import jobs
 from db.engine import get_engine, worker_scope
+from workers import delivery
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -187,13 +188,20 @@ class JobTask(Task):
                 )
                 # The job id travels explicitly: a run that created its own job retries that same job.
                 # The exception given to Celery names only the kind: Celery logs it and stores it.
-                raise self.retry(
-                    args=[str(job.job_id)],
-                    kwargs={},
-                    exc=TransientError(f"job {job.job_id} will retry ({type(exc).__name__})"),
-                    countdown=countdown,
-                    max_retries=job.max_attempts,
-                ) from None
+                try:
+                    raise self.retry(
+                        args=[str(job.job_id)],
+                        kwargs={},
+                        exc=TransientError(f"job {job.job_id} will retry ({type(exc).__name__})"),
+                        countdown=countdown,
+                        max_retries=job.max_attempts,
+                    ) from None
+                except Reject as rejected:  # Celery's word for a retry it could not send
+                    if not isinstance(rejected.reason, delivery.SEND_ERRORS):
+                        raise
+                    # The broker is away: the sweeper sends the retry when it is due and the broker is back.
+                    self._record(job.job_id, _mark_unsent, delivery.unsent_note(self.app, rejected.reason))
+                    raise Ignore() from None
             if not self._record(job.job_id, jobs.fail, token, describe(exc)):
                 raise self._lost(job) from None
             kind = type(exc).__name__
@@ -210,6 +218,10 @@ class JobTask(Task):
             "job %s attempt %d lost its claim; the attempt that holds the job records it", job.job_id, job.attempts
         )
         return Ignore()
+
+
+def _mark_unsent(session: Any, job_id: uuid.UUID | str, note: str) -> None:
+    jobs.mark_unsent(session, [uuid.UUID(str(job_id))], note)
 
 
 def _claim(session: Any, job_id: uuid.UUID | str, task_id: str | None, lease_seconds: float) -> jobs.Claim:

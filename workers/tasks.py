@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
 from celery import Celery, Task, shared_task
+from sqlalchemy.exc import SQLAlchemyError
 
 from db import jobs, partitions
 from db.engine import admin_scope, user_scope, worker_scope
 from db.models.enums import DataSource, JobType
 from workers import daily, delivery
 from workers.jobtask import JobTask
+
+log = logging.getLogger(__name__)
+
+
+class JobNotSaved(RuntimeError):
+    """The job row could not be written, so nothing was queued."""
 
 
 @shared_task(bind=True, base=JobTask, name="vitalis.ingest.manual_daily")
@@ -88,21 +96,28 @@ def enqueue(
 
         task = app.tasks[task]
     task_id = str(uuid.uuid4())
-    job_id = create_job(
-        job_type,
-        user_id=user_id,
-        source=source,
-        payload=payload,
-        max_attempts=task.max_retries + 1,
-        task_id=task_id,
-        task_name=task.name,
-    )
+    try:
+        job_id = create_job(
+            job_type,
+            user_id=user_id,
+            source=source,
+            payload=payload,
+            max_attempts=task.max_retries + 1,
+            task_id=task_id,
+            task_name=task.name,
+        )
+    except SQLAlchemyError as exc:
+        # The driver's message can quote the statement's values (the payload): name only the kind.
+        raise JobNotSaved(f"the job could not be saved ({type(exc).__name__}); nothing was queued") from None
     app: Celery = task.app
     try:
         delivery.send(app, task.name, job_id, task_id)
     except delivery.SEND_ERRORS as exc:
         note = delivery.unsent_note(app, exc)
-        with worker_scope() as session:
-            jobs.mark_unsent(session, [job_id], note)
+        try:
+            with worker_scope() as session:
+                jobs.mark_unsent(session, [job_id], note)
+        except SQLAlchemyError as db_exc:  # the row still looks sent; the sweeper resends it a little later
+            log.warning("job %s: could not note the failed send (%s)", job_id, type(db_exc).__name__)
         raise delivery.BrokerUnavailable(f"job {job_id} is saved but not sent: {note}", job_id) from None
     return job_id

@@ -14,7 +14,7 @@ from db import jobs
 from db.engine import user_scope
 from db.models.enums import DataSource
 from workers import daily
-from workers.jobtask import JobTask
+from workers.jobtask import JobTask, TransientError
 
 
 @shared_task(bind=True, base=JobTask, name="tests.faults.daily")
@@ -31,6 +31,24 @@ def daily_that_holds(self: JobTask, job_id: str) -> dict[str, Any]:
             Path(os.environ["VITALIS_FAULT_DIR"], f"{job.job_id}.{job.attempts}").touch()
             time.sleep(hold)
         return result
+
+    return self.run_job(job_id, work)
+
+
+@shared_task(bind=True, base=JobTask, name="tests.faults.flaky_daily")
+def flaky_daily(self: JobTask, job_id: str) -> dict[str, Any]:
+    """Fails transiently on its first attempt, after holding on for `hold` seconds (a marker file says
+    when), then records the day."""
+
+    def work(job: jobs.JobSnapshot) -> dict[str, Any]:
+        spec = dict(job.payload)
+        hold = spec.pop("hold", 0)
+        if job.attempts == 1:
+            Path(os.environ["VITALIS_FAULT_DIR"], f"{job.job_id}.1").touch()
+            time.sleep(hold)
+            raise TransientError("provider answered 503 Service Unavailable")
+        with user_scope(job.user_id, request_id=job.job_id) as session:
+            return daily.record_daily(session, job.user_id, DataSource.MANUAL, spec)
 
     return self.run_job(job_id, work)
 

@@ -379,6 +379,39 @@ def test_a_database_outage_mid_task_is_recovered_once_the_database_is_back(broke
     assert "SQL" not in log and "UPDATE ingestion_jobs" not in log
 
 
+def test_a_retry_that_cannot_be_sent_is_sent_by_the_sweeper_when_redis_is_back(
+    committed_users, engine, tmp_path
+) -> None:
+    user, _ = committed_users
+    server = ThrowawayRedis()
+    server.start()
+    app = make_app(broker_url=server.url, result_backend=server.url)
+    env = {
+        **os.environ,
+        **WORKER_ENV,
+        "DATABASE_URL": TEST_DATABASE_URL,
+        "REDIS_URL": server.url,
+        "VITALIS_FAULT_DIR": str(tmp_path),
+        "VITALIS_RETRY_BASE_SECONDS": "0.2",
+    }
+    worker = Worker(env, tmp_path / "worker.log")
+    try:
+        job_id = enqueue(app.tasks["tests.faults.flaky_daily"], JobType.SMOKE, user_id=user, payload={**DAY, "hold": 1})
+        _wait_for_file(tmp_path / f"{job_id}.1", [worker])
+        server.stop()  # the attempt fails transiently and its retry has no broker to go to
+
+        job = _wait(job_id, lambda j: j.error_message and "the broker at" in j.error_message, [worker])
+        assert (job.status, job.attempts) == (JobStatus.QUEUED, 1)
+        server.start()
+        job = _wait(job_id, _finished, [worker])
+    finally:
+        worker.kill()
+        server.stop()
+
+    assert (job.status, job.attempts, job.error_message) == (JobStatus.SUCCEEDED, 2, None)
+    _written_once(user)
+
+
 def _enqueue_against(url: str, user: uuid.UUID) -> tuple[BrokerUnavailable, float]:
     app = make_app(broker_url=url, result_backend=url)
     started = time.monotonic()
