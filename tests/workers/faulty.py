@@ -53,9 +53,10 @@ def flaky_daily(self: JobTask, job_id: str) -> dict[str, Any]:
     return self.run_job(job_id, work)
 
 
-@shared_task(bind=True, base=JobTask, name="tests.faults.kill_worker")
+@shared_task(bind=True, base=JobTask, name="tests.faults.kill_worker", max_retries=1)
 def kill_worker(self: JobTask, job_id: str) -> dict[str, Any]:
-    """Kills the process running it, every time (a poison task: a parser that segfaults, an OOM kill)."""
+    """Kills the process running it, every time (a poison task: a parser that segfaults, an OOM kill).
+    Two attempts, not the usual four, to keep the test short: the bound is what is tested."""
 
     def work(job: jobs.JobSnapshot) -> dict[str, Any]:
         os.kill(os.getpid(), signal.SIGKILL)

@@ -301,6 +301,32 @@ def test_a_worker_killed_mid_task_leaves_a_job_that_succeeds_once(broker, commit
     _written_once(user)
 
 
+def test_a_frozen_worker_whose_job_was_taken_over_does_not_record_it_when_it_wakes(broker, committed_users) -> None:
+    app, start_worker, fault_dir = broker
+    user, _ = committed_users
+    first = start_worker()
+    job_id = enqueue(
+        app.tasks["tests.faults.daily"], JobType.SMOKE, user_id=user, payload={**DAY, "hold": 2, "hold_on": [1]}
+    )
+    _wait_for_file(fault_dir / f"{job_id}.1", [first])
+
+    os.killpg(first.proc.pid, signal.SIGSTOP)  # a long GC pause, a VM migration: no renewals, no ack
+    try:
+        second = start_worker()
+        job = _wait(job_id, _finished, [second])
+    finally:
+        os.killpg(first.proc.pid, signal.SIGCONT)
+
+    assert (job.status, job.attempts, job.error_message) == (JobStatus.SUCCEEDED, 2, None)
+    deadline = time.monotonic() + 15
+    while "lost its claim" not in first.output():
+        assert time.monotonic() < deadline, first.output()[-3000:]
+        time.sleep(0.2)
+    after = _job(job_id)
+    assert (after.status, after.attempts, after.result) == (JobStatus.SUCCEEDED, 2, job.result)
+    _written_once(user)
+
+
 def test_the_same_job_delivered_twice_at_once_runs_once(broker, committed_users) -> None:
     app, start_worker, fault_dir = broker
     user, _ = committed_users
@@ -330,7 +356,7 @@ def test_a_task_that_kills_its_worker_every_time_stops_at_max_attempts(broker) -
 
     assert job.status == JobStatus.FAILED
     assert job.attempts == job.max_attempts == task.max_retries + 1
-    assert job.error_message == "the worker stopped before finishing attempt 4 of 4, and no attempts are left"
+    assert job.error_message == "the worker stopped before finishing attempt 2 of 2, and no attempts are left"
     time.sleep(2)  # nothing runs it again
     assert _job(job_id).attempts == job.attempts
 
