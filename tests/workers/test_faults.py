@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from sqlalchemy import func, make_url, select, text
 
 import tests.workers.faulty  # noqa: F401  (registers the misbehaving tasks in this process too)
@@ -436,6 +437,30 @@ def test_a_retry_that_cannot_be_sent_is_sent_by_the_sweeper_when_redis_is_back(
 
     assert (job.status, job.attempts, job.error_message) == (JobStatus.SUCCEEDED, 2, None)
     _written_once(user)
+
+
+def test_jobs_whose_messages_died_with_a_restarted_redis_are_sent_again(committed_users, engine, tmp_path) -> None:
+    user, other = committed_users
+    server = ThrowawayRedis()
+    server.start()
+    app = make_app(broker_url=server.url, result_backend=server.url)
+    task = app.tasks["vitalis.ingest.manual_daily"]
+    waiting = [enqueue(task, JobType.SMOKE, user_id=u, payload=DAY) for u in (user, other)]
+    assert redis.Redis.from_url(server.url).llen("default") == 2
+    server.stop()  # no persistence: the queued messages are gone
+    server.start()
+    assert redis.Redis.from_url(server.url).llen("default") == 0
+    env = {**os.environ, **WORKER_ENV, "DATABASE_URL": TEST_DATABASE_URL, "REDIS_URL": server.url}
+    worker = Worker(env, tmp_path / "worker.log")
+    try:
+        finished = [_wait(job_id, _finished, [worker]) for job_id in waiting]
+    finally:
+        worker.kill()
+        server.stop()
+
+    assert [(j.status, j.attempts) for j in finished] == [(JobStatus.SUCCEEDED, 1)] * 2
+    _written_once(user)
+    _written_once(other)
 
 
 def _enqueue_against(url: str, user: uuid.UUID) -> tuple[BrokerUnavailable, float]:
