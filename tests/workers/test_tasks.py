@@ -4,6 +4,7 @@ job's story recorded in ingestion_jobs."""
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import date
 
 import pytest
@@ -189,6 +190,16 @@ def test_a_database_error_reaches_the_job_row_without_its_sql_or_values(app, com
     job = _job(job_id)
     assert job.status == JobStatus.FAILED
     assert job.error_message == "the database refused the data (NumericValueOutOfRange): smallint out of range"
+
+
+def test_a_job_that_cannot_be_saved_is_refused_without_quoting_its_values(engine) -> None:
+    from workers.tasks import JobNotSaved
+
+    nobody = uuid.uuid4()
+    payload = {"date": "2026-11-20", "metrics": {"resting_hr_bpm": 61}}
+    with pytest.raises(JobNotSaved) as caught:
+        enqueue("vitalis.ingest.manual_daily", JobType.SMOKE, user_id=nobody, payload=payload)
+    assert str(caught.value) == "the job could not be saved (IntegrityError); nothing was queued"
 
 
 def test_the_nightly_run_records_itself_and_keeps_partitions_ahead(app) -> None:
