@@ -93,10 +93,12 @@ def sweep(app: Celery, *, limit: int = 200) -> dict[str, int]:
 
 
 def sweep_in_worker(app: Celery) -> bool:
-    """On by default where no beat is expected: the embedded default, whose broker is the database."""
+    """On by default where no beat is expected: the embedded default, whose broker is the database.
+    With Redis (the server deployment) beat runs the sweep."""
     setting = app.conf.get("vitalis_sweep_in_worker")
     if setting is None:
-        return str(app.conf.broker_url or "").startswith("sqla+")
+        with app.connection_for_write() as conn:  # no connection is made: only the transport is named
+            return conn.transport.driver_type != "redis"
     return str(setting).lower() in ("1", "true", "yes", "on")
 
 
@@ -119,6 +121,7 @@ class SweepStep(bootsteps.StartStopStep):
     def start(self, worker: Any) -> None:
         interval = float(worker.app.conf.get("vitalis_sweep_interval_seconds", 15))
         self.tref = worker.timer.call_repeatedly(interval, self._tick, (worker.app,), priority=10)
+        log.info("job sweeper: every %gs in this worker", interval)
 
     def stop(self, worker: Any) -> None:
         if self.tref is not None:

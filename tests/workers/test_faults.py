@@ -40,7 +40,7 @@ WORKER_ENV = {
     "VITALIS_JOB_LEASE_SECONDS": "1.5",
     "VITALIS_SWEEP_INTERVAL_SECONDS": "0.5",
     "VITALIS_RESEND_AFTER_SECONDS": "2",
-    "VITALIS_SWEEP_IN_WORKER": "1",
+    "VITALIS_SWEEP_IN_WORKER": "1",  # Redis: no beat in these tests
 }
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 SETTLE = 45  # seconds a scenario may take before the test gives up waiting
@@ -222,6 +222,7 @@ def broker(request, engine, throwaway_redis, tmp_path):
         app = make_app(broker_url=throwaway_redis.url, result_backend=throwaway_redis.url)
     else:
         env.pop("REDIS_URL", None)
+        env.pop("VITALIS_SWEEP_IN_WORKER")  # the embedded default: workers sweep without being told
         app = make_app(broker_url=f"sqla+{TEST_DATABASE_URL}", result_backend=f"db+{TEST_DATABASE_URL}")
     started: list[Worker] = []
 
@@ -375,6 +376,7 @@ def test_a_queued_job_whose_message_was_lost_is_sent_again(broker, committed_use
 
     assert (job.status, job.attempts, job.error_message) == (JobStatus.SUCCEEDED, 1, None)
     _written_once(user)
+    assert "job sweeper: every 0.5s in this worker" in worker.output()
 
 
 def test_a_database_outage_mid_task_is_recovered_once_the_database_is_back(broker, committed_users) -> None:
