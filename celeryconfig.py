@@ -28,8 +28,9 @@ task_routes = {
     "vitalis.nightly": {"queue": "insights"},
 }
 
-# A task is acknowledged only after it finishes, and a worker takes one task at a time: a crash
-# mid-task redelivers it instead of losing it, and long tasks do not hoard short ones.
+# A task is acknowledged only after it finishes, and a worker takes one task at a time: long tasks do
+# not hoard short ones. A crash mid-task may redeliver the message, but what brings the job back is its
+# lease running out (workers.delivery): a redelivery while another attempt's lease is live does nothing.
 task_acks_late = True
 task_reject_on_worker_lost = True
 worker_prefetch_multiplier = 1
