@@ -23,6 +23,9 @@ def make_app(broker_url: str | None = None, result_backend: str | None = None) -
         # This transport hands every transport option to create_engine(); Redis's would break it.
         app.conf.broker_transport_options = {}
     import workers.tasks  # noqa: F401  (registers the shared tasks)
+    from workers.delivery import SweepStep
+
+    app.steps["worker"].add(SweepStep)  # enabled per workers.delivery.sweep_in_worker
 
     return app
 

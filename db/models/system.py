@@ -35,6 +35,10 @@ class IngestionJob(Base):
     completed_at: Mapped[datetime | None]
     next_retry_at: Mapped[datetime | None]
     task_id: Mapped[str | None]  # the Celery task id, to find the message behind a job
+    task_name: Mapped[str | None]  # the Celery task that runs it, so a lost message can be sent again
+    claim_token: Mapped[uuid.UUID | None]  # which attempt holds the running job
+    lease_expires_at: Mapped[datetime | None]  # a running job whose lease ran out is taken up again
+    dispatched_at: Mapped[datetime | None] = mapped_column(server_default=func.now())  # NULL: the send failed
 
     __table_args__ = (
         Index(
@@ -43,6 +47,7 @@ class IngestionJob(Base):
             "next_retry_at",
             postgresql_where=text("status IN ('queued', 'failed')"),
         ),
+        Index("ix_ingestion_jobs_lease", "lease_expires_at", postgresql_where=text("status = 'running'")),
         Index("ix_ingestion_jobs_user_type_queued", "user_id", "job_type", text("queued_at DESC")),
         CheckConstraint("priority BETWEEN 1 AND 10", name="priority_range"),
         CheckConstraint("attempts >= 0 AND max_attempts >= 1", name="attempts_nonnegative"),

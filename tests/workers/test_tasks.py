@@ -4,13 +4,14 @@ job's story recorded in ingestion_jobs."""
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import date
 
 import pytest
 from celery import shared_task
 from celery.contrib.testing.worker import start_worker
 from celery.result import AsyncResult
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 
 from db import jobs
 from db.engine import user_scope, worker_scope
@@ -28,6 +29,29 @@ TIMEOUT = 30
 def always_transient(self: JobTask, job_id: str) -> dict:
     def work(job: jobs.JobSnapshot) -> dict:
         raise TransientError("provider answered 503 Service Unavailable")
+
+    return self.run_job(job_id, work)
+
+
+@shared_task(bind=True, base=JobTask, name="tests.database_unreachable")
+def database_unreachable(self: JobTask, job_id: str) -> dict:
+    def work(job: jobs.JobSnapshot) -> dict:
+        unreachable = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")
+        try:
+            with unreachable.connect():
+                return {}
+        finally:
+            unreachable.dispose()
+
+    return self.run_job(job_id, work)
+
+
+@shared_task(bind=True, base=JobTask, name="tests.database_refuses")
+def database_refuses(self: JobTask, job_id: str) -> dict:
+    def work(job: jobs.JobSnapshot) -> dict:
+        with user_scope(job.user_id) as session:
+            session.execute(text("SELECT CAST(:resting_hr AS smallint)"), {"resting_hr": 91234})
+        return {}
 
     return self.run_job(job_id, work)
 
@@ -138,9 +162,47 @@ def test_a_transient_failure_is_retried_a_bounded_number_of_times_then_fails(app
     assert job.error_message == "TransientError: provider answered 503 Service Unavailable"
 
 
-def test_the_nightly_run_records_itself_and_keeps_partitions_ahead(app) -> None:
-    from sqlalchemy import text
+def test_a_payload_of_the_wrong_shape_fails_with_a_clear_message(app, committed_users) -> None:
+    user, _ = committed_users
+    task = app.tasks["vitalis.ingest.manual_daily"]
+    job_id = enqueue(task, JobType.SMOKE, user_id=user, payload={"date": "2026-11-20", "metrics": [8123]})
+    with pytest.raises(JobFailed, match=r"\(ValueError\)"):
+        AsyncResult(_task_id(job_id), app=app).get(timeout=TIMEOUT)
+    job = _job(job_id)
+    assert (job.status, job.attempts) == (JobStatus.FAILED, 1)
+    assert job.error_message == "ValueError: payload.metrics is a list; expected an object of metric name → number"
 
+
+def test_an_unreachable_database_is_retried_as_transient_then_fails_in_plain_words(app) -> None:
+    job_id = enqueue(app.tasks["tests.database_unreachable"], JobType.DAILY_SYNC)
+    with pytest.raises(JobFailed, match=r"\(OperationalError\)"):
+        AsyncResult(_task_id(job_id), app=app).get(timeout=TIMEOUT)
+    job = _job(job_id)
+    assert (job.status, job.attempts) == (JobStatus.FAILED, JobTask.max_retries + 1)
+    assert job.error_message == "the database could not be reached or gave up on the statement (OperationalError)"
+
+
+def test_a_database_error_reaches_the_job_row_without_its_sql_or_values(app, committed_users) -> None:
+    user, _ = committed_users
+    job_id = enqueue(app.tasks["tests.database_refuses"], JobType.SMOKE, user_id=user)
+    with pytest.raises(JobFailed, match=r"\(DataError\)"):
+        AsyncResult(_task_id(job_id), app=app).get(timeout=TIMEOUT)
+    job = _job(job_id)
+    assert job.status == JobStatus.FAILED
+    assert job.error_message == "the database refused the data (NumericValueOutOfRange): smallint out of range"
+
+
+def test_a_job_that_cannot_be_saved_is_refused_without_quoting_its_values(engine) -> None:
+    from workers.tasks import JobNotSaved
+
+    nobody = uuid.uuid4()
+    payload = {"date": "2026-11-20", "metrics": {"resting_hr_bpm": 61}}
+    with pytest.raises(JobNotSaved) as caught:
+        enqueue("vitalis.ingest.manual_daily", JobType.SMOKE, user_id=nobody, payload=payload)
+    assert str(caught.value) == "the job could not be saved (IntegrityError); nothing was queued"
+
+
+def test_the_nightly_run_records_itself_and_keeps_partitions_ahead(app) -> None:
     from db.models import IngestionJob
 
     result = app.tasks["vitalis.nightly"].apply_async().get(timeout=TIMEOUT)
