@@ -109,7 +109,7 @@ def run(label: str, n: int, database_url: str, broker: str | None, backend: str 
 
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"}}
     env["DATABASE_URL"] = database_url
-    env["PYTHONWARNINGS"] = "ignore::celery.exceptions.SecurityWarning"
+    env["PYTHONWARNINGS"] = "ignore:You're running the worker with superuser privileges"
     if broker:
         env["CELERY_BROKER_URL"], env["CELERY_RESULT_BACKEND"] = broker, backend or broker
     app = make_app(broker_url=broker, result_backend=backend)

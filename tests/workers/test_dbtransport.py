@@ -20,6 +20,7 @@ from db.engine import worker_scope
 from db.models.enums import JobStatus, JobType
 from tests.helpers import TEST_DATABASE_URL
 from tests.tcpproxy import TcpProxy
+from tests.workers.test_cli import ROOT_WORKER_WARNING
 from workers import dbtransport
 from workers.app import make_app
 from workers.tasks import enqueue
@@ -148,7 +149,7 @@ def test_a_database_outage_is_ridden_out_with_a_few_log_lines_and_no_false_conne
     with TcpProxy((target.host or "127.0.0.1", target.port or 5432)) as proxy:
         through_proxy = target.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
         env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "CELERY_BROKER_URL"}}
-        env |= {"DATABASE_URL": through_proxy, "PYTHONWARNINGS": "ignore::celery.exceptions.SecurityWarning"}
+        env |= {"DATABASE_URL": through_proxy, "PYTHONWARNINGS": ROOT_WORKER_WARNING}
         log = tmp_path / "worker.log"
         with log.open("wb") as out:
             worker = subprocess.Popen(
