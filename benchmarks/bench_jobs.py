@@ -3,7 +3,8 @@
 For each broker (the database transport, then Redis if a URL is given) this starts `vitalis worker -c 2`
 (prefork: one consumer, two worker processes) in a fresh process, waits until it is ready, enqueues N jobs
 and waits until every job row is terminal. It prints jobs/s, the time to drain, how many jobs failed,
-`kombu_message` rows before and after, and the workers' peak resident memory (Linux /proc).
+`kombu_message` rows before and after, and the workers' peak resident memory and CPU time per job
+(Linux /proc; CPU per job is the steadier figure on a busy machine).
 
 Run by hand (it drops and recreates the database it is given, `vitalis_bench` by default):
 
@@ -69,6 +70,14 @@ def rss_kib(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -152,6 +161,7 @@ def run(label: str, n: int, database_url: str, broker: str | None, backend: str 
         try:
             ready = time.monotonic()
             done_at_ready, _ = finished()
+            cpu_at_ready = sum(cpu_seconds(pid) for pid in process_tree(worker.pid))
             done = failed = 0
             deadline = ready + max(600, n)
             while time.monotonic() < deadline:
@@ -162,6 +172,7 @@ def run(label: str, n: int, database_url: str, broker: str | None, backend: str 
                     break
                 time.sleep(0.05)
             drained = time.monotonic() - ready
+            cpu = sum(cpu_seconds(pid) for pid in process_tree(worker.pid)) - cpu_at_ready
         finally:
             worker.send_signal(signal.SIGTERM)
             try:
@@ -176,7 +187,7 @@ def run(label: str, n: int, database_url: str, broker: str | None, backend: str 
         f"{label:9} {n} jobs: {(done - done_at_ready) / drained:6.1f} jobs/s, drained in {drained:6.1f}s"
         f" after the workers were ready (enqueue {n / enqueued:4.0f} jobs/s), failed {failed}{note};"
         f" kombu_message rows {rows}; workers' peak RSS {sum(peak.values()) / 1024:.0f} MiB"
-        f" over {len(peak)} processes"
+        f" over {len(peak)} processes; workers' CPU {cpu * 1000 / max(1, done - done_at_ready):.1f} ms/job"
     )
 
 

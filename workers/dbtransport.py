@@ -34,7 +34,7 @@ import psycopg
 from kombu.transport import TRANSPORT_ALIASES
 from kombu.transport import sqlalchemy as kombu_sqla
 from kombu.transport.sqlalchemy.models import metadata
-from sqlalchemy import Engine, create_engine, delete, func, insert, select, text
+from sqlalchemy import Connection, Engine, create_engine, delete, func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
@@ -69,15 +69,20 @@ def _first_line(exc: BaseException) -> str:
 
 
 @contextmanager
-def _unavailable_as_connection_error() -> Iterator[None]:
+def _connection(engine: Engine) -> Iterator[Connection]:
+    """A pooled connection; the database's failures leave as DatabaseUnavailable, and empty the pool, whose
+    other connections died with the one that failed (so no ping is needed before each use)."""
     try:
-        yield
+        with engine.connect() as conn:
+            yield conn
     except (OperationalError, InterfaceError, DisconnectionError, psycopg.OperationalError) as exc:
+        engine.dispose()
         raise DatabaseUnavailable(f"database unavailable: {_first_line(exc)}") from None
     except DBAPIError as exc:
-        if exc.connection_invalidated:
-            raise DatabaseUnavailable(f"database connection lost: {_first_line(exc)}") from None
-        raise
+        if not exc.connection_invalidated:
+            raise
+        engine.dispose()
+        raise DatabaseUnavailable(f"database connection lost: {_first_line(exc)}") from None
 
 
 _engines: dict[tuple[int, str], Engine] = {}
@@ -94,9 +99,11 @@ def _engine(url: str, connect_timeout: float) -> Engine:
         with _engines_lock:
             engine = _engines.get(key)
             if engine is None:
+                # Autocommit: every statement here is complete on its own (taking a message is one DELETE),
+                # so each costs one round trip, not BEGIN, statement and COMMIT.
                 engine = create_engine(
                     url,
-                    pool_pre_ping=True,
+                    isolation_level="AUTOCOMMIT",
                     pool_size=2,
                     max_overflow=4,
                     connect_args={"connect_timeout": max(1, round(connect_timeout))},
@@ -121,13 +128,23 @@ class Channel(kombu_sqla.Channel):
     def _open(self) -> Engine:
         engine = self.connection.engine()
         if engine not in _tables_ready:
-            with _unavailable_as_connection_error(), engine.begin() as conn:
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _TABLES_LOCK})
-                metadata.create_all(conn, tables=[self._queues, self._messages])
-                # Rows the stock transport marked taken and never removed: nothing will ever read them.
-                conn.execute(delete(self._messages).where(self._messages.c.visible.is_(False)))
+            with _connection(engine) as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _TABLES_LOCK})
+                try:
+                    self._make_tables(conn)
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _TABLES_LOCK})
             _tables_ready.add(engine)
         return engine
+
+    def _make_tables(self, conn: Connection) -> None:
+        metadata.create_all(conn, tables=[self._queues, self._messages])
+        # Each poll asks one queue for its oldest message; without this index that is a scan of every
+        # waiting message of every queue.
+        name = self._messages.name
+        conn.execute(text(f"CREATE INDEX IF NOT EXISTS ix_{name}_queue_id_id ON {name} (queue_id, id)"))
+        # Rows the stock transport marked taken and never removed: nothing will ever read them.
+        conn.execute(delete(self._messages).where(self._messages.c.visible.is_(False)))
 
     @property
     def session(self):  # the stock channel's long-lived session is what broke after an outage
@@ -136,7 +153,7 @@ class Channel(kombu_sqla.Channel):
     def _queue_id(self, queue: str) -> int:
         queue_id = self._queue_ids.get(queue)
         if queue_id is None:
-            with _unavailable_as_connection_error(), self._open().begin() as conn:
+            with _connection(self._open()) as conn:
                 conn.execute(pg_insert(self._queues).values(name=queue).on_conflict_do_nothing(index_elements=["name"]))
                 queue_id = conn.execute(select(self._queues.c.id).where(self._queues.c.name == queue)).scalar_one()
             self._queue_ids[queue] = queue_id
@@ -147,7 +164,7 @@ class Channel(kombu_sqla.Channel):
 
     def _put(self, queue, payload, **kwargs) -> None:
         queue_id = self._queue_id(queue)
-        with _unavailable_as_connection_error(), self._open().begin() as conn:
+        with _connection(self._open()) as conn:
             conn.execute(
                 insert(self._messages).values(queue_id=queue_id, payload=dumps(payload), visible=True, version=1)
             )
@@ -162,7 +179,7 @@ class Channel(kombu_sqla.Channel):
             .with_for_update(skip_locked=True)
             .scalar_subquery()
         )
-        with _unavailable_as_connection_error(), self._open().begin() as conn:
+        with _connection(self._open()) as conn:
             payload = conn.execute(delete(m).where(m.c.id == oldest).returning(m.c.payload)).scalar()
         if payload is None:
             raise Empty()
@@ -171,12 +188,12 @@ class Channel(kombu_sqla.Channel):
     def _size(self, queue) -> int:
         m = self._messages
         query = select(func.count()).where(m.c.queue_id == self._queue_id(queue), m.c.visible.is_(True))
-        with _unavailable_as_connection_error(), self._open().connect() as conn:
+        with _connection(self._open()) as conn:
             return conn.execute(query).scalar_one()
 
     def _purge(self, queue) -> int:
         m = self._messages
-        with _unavailable_as_connection_error(), self._open().begin() as conn:
+        with _connection(self._open()) as conn:
             return conn.execute(delete(m).where(m.c.queue_id == self._queue_id(queue))).rowcount
 
 
@@ -203,7 +220,7 @@ class Transport(kombu_sqla.Transport):
     def establish_connection(self):
         # Check the database answers before Celery says "Connected"; failing here is a connection error,
         # which Celery retries with its backoff.
-        with _unavailable_as_connection_error(), self.engine().connect() as conn:
+        with _connection(self.engine()) as conn:
             conn.execute(text("SELECT 1"))
         return super().establish_connection()
 
