@@ -38,6 +38,8 @@ from sqlalchemy import Connection, Engine, create_engine, delete, func, insert, 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
+from db.settings import sqlalchemy_url
+
 SCHEME = "vitalis-db"
 STOCK_SCHEMES = ("sqla+", "sqlalchemy+")
 MIN_IDLE_WAIT = 0.005
@@ -215,7 +217,8 @@ class Transport(kombu_sqla.Transport):
         self._idle_wait = MIN_IDLE_WAIT
 
     def engine(self) -> Engine:
-        return _engine(self.client.hostname, self.connect_timeout)
+        # `postgresql://` as people write it would make SQLAlchemy look for psycopg2; ours is psycopg 3.
+        return _engine(sqlalchemy_url(self.client.hostname), self.connect_timeout)
 
     def establish_connection(self):
         # Check the database answers before Celery says "Connected"; failing here is a connection error,

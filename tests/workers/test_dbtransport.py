@@ -90,7 +90,9 @@ def test_two_consumers_take_disjoint_messages_without_waiting_on_each_other(engi
 
 
 def test_a_message_rejected_for_requeue_comes_back_once(engine) -> None:
-    with Connection(BROKER) as conn, conn.SimpleQueue("test-requeue") as queue:
+    # Written as people paste it (no driver): served by psycopg 3 all the same.
+    plain = dbtransport.broker_url(make_url(TEST_DATABASE_URL).set(drivername="postgresql").render_as_string(False))
+    with Connection(plain) as conn, conn.SimpleQueue("test-requeue") as queue:
         queue.clear()
         queue.put({"n": 1})
         queue.get(timeout=5).requeue()
