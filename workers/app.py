@@ -37,6 +37,10 @@ def _resolve_broker(sender: Celery, source, **kwargs) -> None:
         source.broker_url = dbtransport.broker_url(url)
         source.result_backend = source.result_backend or f"db+{url}"
     source.broker_url = dbtransport.use_this_transport(source.broker_url)
+    if str(source.result_backend or "").startswith("db+"):
+        # Celery's database backend otherwise creates its tables when the worker prints its banner, and
+        # a database that is down at that moment kills the worker instead of being waited for.
+        source.database_create_tables_at_setup = False
 
 
 @signals.celeryd_after_setup.connect

@@ -189,3 +189,31 @@ def test_a_database_outage_is_ridden_out_with_a_few_log_lines_and_no_false_conne
     assert len(lines) <= 20, during
     assert after.count("Connected to") == 1, after
     assert "Traceback" not in after, after
+
+
+def test_a_worker_started_while_the_database_is_down_waits_for_it_and_then_works(tmp_path) -> None:
+    target = make_url(TEST_DATABASE_URL)
+    with TcpProxy((target.host or "127.0.0.1", target.port or 5432)) as proxy:
+        proxy.cut()
+        through_proxy = target.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "CELERY_BROKER_URL"}}
+        env |= {"DATABASE_URL": through_proxy, "PYTHONWARNINGS": ROOT_WORKER_WARNING}
+        log = tmp_path / "worker.log"
+        with log.open("wb") as out:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "workers.cli", "worker", "--pool", "solo", "-l", "INFO"],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            _wait_for_text(log, "Cannot connect to", 60, worker)
+            down = log.read_text()
+            proxy.restore()
+            _wait_for_text(log, "ready.", 60, worker)
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+    assert "cannot check the database schema, the database does not answer" in down
+    assert "Connected to" not in down
+    assert "Traceback" not in log.read_text()
