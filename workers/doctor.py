@@ -6,13 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kombu.utils.url import maybe_sanitize_url
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from db.settings import Settings, load_settings
 
 MIN_SERVER_VERSION = 150000  # NULLS NOT DISTINCT and the partitioning features the schema uses
 SCHEMA_PARTS = ("migrations", "row-level security", "partitions", "reference data")
+DATABASE_TIMEOUT = 5  # seconds (libpq takes whole seconds)
 BROKER_TIMEOUT = 2.0  # seconds: a broker that does not answer by then is reported, not waited for
 
 
@@ -28,11 +29,15 @@ def run_checks(echo: Callable[[str], None] = print, engine: Engine | None = None
     a dead broker does not hide a healthy database, nor the other way round."""
     settings = load_settings()
     results: list[Check] = [_configuration(settings)]
+    own_engine: Engine | None = None
     try:
         if engine is None:
-            from db.engine import get_engine
+            from db.engine import database_url
 
-            engine = get_engine()
+            # Its own engine, with a bound on connecting: a server that accepts and never answers is
+            # reported, not waited for.
+            engine = create_engine(database_url(), connect_args={"connect_timeout": DATABASE_TIMEOUT})
+            own_engine = engine
         with engine.connect() as conn:
             version = conn.execute(text("SHOW server_version_num")).scalar_one()
     except Exception as exc:
@@ -43,6 +48,8 @@ def run_checks(echo: Callable[[str], None] = print, engine: Engine | None = None
         results.append(_server_version(int(version)))
         results += _schema_checks(engine)
     results.append(_broker(settings, engine))
+    if own_engine is not None:
+        own_engine.dispose()
 
     marks = {"ok": "ok  ", "warn": "warn", "fail": "FAIL", "skip": "skip"}
     for check in results:

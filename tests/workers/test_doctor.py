@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -114,3 +117,22 @@ def test_a_migrated_and_seeded_database_passes(seeded) -> None:
     assert code == 0, lines
     assert "[ok  ] row-level security: enabled on every table that holds a user's data" in lines
     assert any(line.startswith("[ok  ] reference data:") for line in lines)
+
+
+def test_a_database_that_accepts_and_never_answers_is_reported_not_waited_for(tmp_path) -> None:
+    target = make_url(TEST_DATABASE_URL)
+    with TcpProxy((target.host or "127.0.0.1", target.port or 5432)) as proxy:
+        proxy.freeze()
+        frozen = target.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "CELERY_BROKER_URL"}}
+        doctor = subprocess.run(
+            [sys.executable, "-m", "workers.cli", "doctor"],
+            env=env | {"DATABASE_URL": frozen},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert doctor.returncode == 1
+    assert "[FAIL] database: cannot connect:" in doctor.stdout, doctor.stdout + doctor.stderr
+    assert "[FAIL] broker: tasks travel through the database, which does not answer" in doctor.stdout
