@@ -7,8 +7,8 @@ and kept one ORM session per channel that, after a dropped connection, failed ev
 back. During a database outage its `establish_connection` never touched the database, so Celery
 printed "Connected" and crashed again in a loop.
 
-Here a message is taken and deleted in one statement (`DELETE … RETURNING`, the row picked with
-`FOR UPDATE SKIP LOCKED`), on a pooled connection per statement. Taking is at-most-once: a worker that
+Here a message is taken and deleted in one autocommitted statement (`DELETE … RETURNING`, the row
+picked through an index on (queue_id, id) with `FOR UPDATE SKIP LOCKED`), on a pooled connection. Taking is at-most-once: a worker that
 dies holding a message loses it, and the job row (`ingestion_jobs`), not the message, is the truth: the
 sweeper re-sends a job whose message was lost. A warm shutdown or a reject puts unfinished messages back
 as new rows, as kombu does for every virtual transport. The idle wait backs off from a few milliseconds
