@@ -8,12 +8,12 @@ back. During a database outage its `establish_connection` never touched the data
 printed "Connected" and crashed again in a loop.
 
 Here a message is taken and deleted in one autocommitted statement (`DELETE … RETURNING`, the row
-picked through an index on (queue_id, id) with `FOR UPDATE SKIP LOCKED`), on a pooled connection. Taking is at-most-once: a worker that
-dies holding a message loses it, and the job row (`ingestion_jobs`), not the message, is the truth: the
-sweeper re-sends a job whose message was lost. A warm shutdown or a reject puts unfinished messages back
-as new rows, as kombu does for every virtual transport. The idle wait backs off from a few milliseconds
-to `polling_interval`. Database errors are connection errors, so Celery reconnects with its backoff,
-and connecting runs `SELECT 1` first.
+picked through an index on (queue_id, id) with `FOR UPDATE SKIP LOCKED`), on a pooled connection.
+Taking is at-most-once: a worker that dies holding a message loses it, and the job row
+(`ingestion_jobs`), not the message, is the truth: the sweeper re-sends a job whose message was lost.
+A warm shutdown or a reject puts unfinished messages back as new rows, as kombu does for every virtual
+transport. The idle wait backs off from a few milliseconds to `polling_interval`. Database errors are
+connection errors, so Celery reconnects with its backoff, and connecting runs `SELECT 1` first.
 
 Broker URL: `vitalis-db+postgresql+psycopg://…` (registered with kombu when this module is imported;
 `workers.app` maps `sqla+` URLs here). Transport options: `polling_interval` (longest idle wait, seconds,
