@@ -183,4 +183,4 @@ def test_a_worker_and_beat_started_together_on_a_fresh_embedded_home_set_the_dat
     assert "[ok  ] reference data:" in doctor.stdout
     assert "[ok  ] broker: tasks travel through the database" in doctor.stdout
     for log in logs.values():
-        assert "Traceback" not in log.read_text()
+        assert "Traceback" not in log.read_text(), log.read_text()

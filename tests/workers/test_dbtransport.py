@@ -11,6 +11,7 @@ import time
 from queue import Empty
 
 import pytest
+from celery.result import AsyncResult
 from kombu import Connection
 from kombu.exceptions import OperationalError as KombuOperationalError
 from sqlalchemy import make_url, text
@@ -167,6 +168,8 @@ def test_a_database_outage_is_ridden_out_with_a_few_log_lines_and_no_false_conne
             payload = {"date": "2026-10-01", "metrics": {"steps": 1}}
             first = enqueue(task, JobType.SMOKE, user_id=user, payload=payload)
             assert _wait_for(first, 30).status == JobStatus.SUCCEEDED
+            # Celery stores the result after the job row says succeeded; the outage starts after that.
+            AsyncResult(_wait_for(first, 30).task_id, app=app).get(timeout=30)
 
             before = log.read_text()
             proxy.cut()
