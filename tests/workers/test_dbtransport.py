@@ -12,7 +12,7 @@ from queue import Empty
 
 import pytest
 from celery.result import AsyncResult
-from kombu import Connection
+from kombu import Connection, Exchange, Queue
 from kombu.exceptions import OperationalError as KombuOperationalError
 from sqlalchemy import make_url, text
 
@@ -88,6 +88,29 @@ def test_two_consumers_take_disjoint_messages_without_waiting_on_each_other(engi
     assert sorted(everything) == list(range(total))  # each exactly once
     assert taken[0] and taken[1]  # both consumers worked
     assert _rows(engine, "test-race") == 0
+
+
+def test_a_consumer_of_several_queues_gives_each_its_turn(engine) -> None:
+    queues = [Queue(name, Exchange(name), name) for name in ("test-turn-a", "test-turn-b")]
+    got: list[str] = []
+    with Connection(BROKER) as conn:
+        producer = conn.Producer()
+        for queue in queues:
+            queue(conn.default_channel).declare()
+            queue(conn.default_channel).purge()
+        for queue in queues:  # a backlog on the first queue, then the second
+            for i in range(3):
+                producer.publish({"q": queue.name, "n": i}, exchange=queue.exchange, routing_key=queue.name)
+
+        def take(body, message) -> None:
+            got.append(f"{body['q'][-1]}{body['n']}")
+            message.ack()
+
+        with conn.Consumer(queues, callbacks=[take], prefetch_count=1):
+            while len(got) < 6:
+                conn.drain_events(timeout=5)
+    assert got == ["a0", "b0", "a1", "b1", "a2", "b2"]
+    assert _rows(engine, "test-turn-a") + _rows(engine, "test-turn-b") == 0
 
 
 def test_a_message_rejected_for_requeue_comes_back_once(engine) -> None:
