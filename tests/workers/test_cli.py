@@ -3,6 +3,7 @@ name exist, and `worker`/`beat` find (embedded) or demand (server) a database at
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -21,7 +22,7 @@ from workers.cli import build_parser
 ROOT = Path(__file__).resolve().parents[2]
 # Every place that tells a person to type a `vitalis` command.
 MENTIONS = ("README.md", "Dockerfile", "docker-compose.yml", "Makefile")
-MENTIONS += ("workers/doctor.py", "workers/mainjob.py", "workers/cli.py")
+MENTIONS += ("workers/doctor.py", "workers/mainjob.py", "workers/cli.py", "db/migrate.py")
 # Celery warns when a worker runs as root, the norm in containers and CI.
 ROOT_WORKER_WARNING = "ignore:You're running the worker with superuser privileges"
 PLACEHOLDERS = {"REV": "head", "REVISION": "head", "N": "2", "EMAIL": "someone@example.org", "queues": "default"}
@@ -41,6 +42,8 @@ def _mentioned_commands() -> list[tuple[str, str]]:
         # Commands in compose, Docker and make files: `vitalis …` up to a quote or the end of the line.
         commands = r'["\s](vitalis (?:db|worker|beat|run|jobs|keys|doctor)[^"\n]*)'
         quoted += [m.group(1) for m in re.finditer(commands, text)]
+        # Exec-form commands in compose and Docker files: ["vitalis", "worker", ...].
+        quoted += [" ".join(json.loads(m.group(0))) for m in re.finditer(r'\["vitalis"(?:,\s*"[^"]*")*\]', text)]
         for mention in quoted:
             for command in mention.split("&&"):
                 found.append((name, " ".join(command.split()).rstrip('",]')))
