@@ -15,8 +15,12 @@ lint: $(VENV)/.installed ## ruff: lint and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/vitalis_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14
+
 bench: $(VENV)/.installed ## Benchmarks (printed figures; not part of the tests)
 	$(BIN)/python benchmarks/bench_startup.py
+	$(BIN)/python benchmarks/bench_jobs.py --database-url $(BENCH_DATABASE_URL) --redis-url $(BENCH_REDIS_URL)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

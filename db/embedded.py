@@ -7,6 +7,7 @@ and stops when the last of them exits.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -57,4 +58,6 @@ def _ensure_database(uri: str) -> None:
     with psycopg.connect(uri, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)).fetchone()
         if not exists:
-            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+            # Another process starting on the same home may make it first.
+            with contextlib.suppress(psycopg.errors.UniqueViolation, psycopg.errors.DuplicateDatabase):
+                conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')

@@ -9,9 +9,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# Held while one process migrates and seeds, so processes starting together take turns.
+SETUP_LOCK = 7236150002
 
 # Partitions are made at run time by vitalis_ensure_*_partition(s); the broker's and result backend's
 # tables belong to Celery. None of them is part of the models, so autogenerate must not drop them.
@@ -51,3 +53,33 @@ def head_revision() -> str | None:
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def schema_lag(engine: Engine) -> str | None:
+    """None when the database is at the newest revision, else what is wrong and the command that fixes it."""
+    current, head = current_revision(engine), head_revision()
+    if current is None:
+        return "the database is empty: run `vitalis db upgrade`"
+    if current != head:
+        return f"the database schema is at {current}, this version needs {head}: run `vitalis db upgrade`"
+    return None
+
+
+def prepare(engine: Engine | None = None) -> dict[str, int]:
+    """Migrate to the newest schema and load reference data, as `vitalis run`, `worker` and `beat` do on
+    the embedded default. Several processes starting at once take turns; the later ones change nothing.
+    Returns the reference data's figures."""
+    from db.engine import admin_scope, get_engine
+    from db.reference import seed_reference_data
+
+    engine = engine or get_engine()
+    with engine.connect() as lock:
+        lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SETUP_LOCK})
+        lock.commit()
+        try:
+            upgrade(engine.url.render_as_string(hide_password=False))
+            with admin_scope(engine) as session:
+                return seed_reference_data(session)
+        finally:
+            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SETUP_LOCK})
+            lock.commit()

@@ -11,6 +11,7 @@ from pathlib import Path
 class Settings:
     database_url: str | None
     redis_url: str | None
+    broker_url: str | None  # None: the database carries tasks
     home: Path
     token_keys: str | None
 
@@ -24,6 +25,7 @@ def load_settings() -> Settings:
     return Settings(
         database_url=os.environ.get("DATABASE_URL") or None,
         redis_url=os.environ.get("REDIS_URL") or None,
+        broker_url=os.environ.get("CELERY_BROKER_URL") or os.environ.get("REDIS_URL") or None,
         home=home,
         token_keys=os.environ.get("VITALIS_TOKEN_KEYS") or None,
     )

@@ -7,6 +7,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+log = logging.getLogger("vitalis")
+
 
 def _db(args: argparse.Namespace) -> int:
     from db import migrate
@@ -31,7 +33,35 @@ def _db(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prepare_database() -> None:
+    """Embedded: set the database up as `vitalis run` does. Server: deploying migrates (compose has a
+    migrate step); a database behind this version stops the command with the fix, in plain words."""
+    from sqlalchemy.exc import OperationalError
+
+    from db import migrate
+    from db.engine import get_engine
+    from db.settings import load_settings
+
+    if load_settings().embedded:
+        migrate.prepare()
+        return
+    try:
+        lag = migrate.schema_lag(get_engine())
+    except OperationalError as exc:
+        # Not fatal: the broker connection (or the first task) retries until the database is back.
+        log.warning("cannot check the database schema, the database does not answer: %s", _first_line(exc))
+        return
+    if lag:
+        raise RuntimeError(f"{lag} before starting workers or beat")
+
+
+def _first_line(exc: BaseException) -> str:
+    inner = getattr(exc, "orig", None) or exc
+    return (str(inner).strip().splitlines() or [type(inner).__name__])[0]
+
+
 def _worker(args: argparse.Namespace) -> int:
+    _prepare_database()
     from workers.app import app
 
     argv = ["worker", "--loglevel", args.loglevel, "--queues", args.queues, "--pool", args.pool]
@@ -42,6 +72,7 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _beat(args: argparse.Namespace) -> int:
+    _prepare_database()
     from db.settings import load_settings
     from workers.app import app
 

@@ -21,11 +21,10 @@ from typing import Any, TypeVar
 import psycopg
 from celery import Task
 from celery.exceptions import Ignore, Reject, SoftTimeLimitExceeded
-from celery.signals import worker_process_init
 from sqlalchemy import exc as sa_exc
 
 from db import jobs
-from db.engine import get_engine, worker_scope
+from db.engine import worker_scope
 from workers import delivery
 
 log = logging.getLogger(__name__)
@@ -83,13 +82,6 @@ def _describe_database(exc: BaseException) -> str:
     if isinstance(orig, psycopg.IntegrityError | psycopg.DataError):
         return f"the database refused the data ({type(orig).__name__}){reason}"
     return f"the database refused the statement ({type(orig).__name__}){reason}"
-
-
-@worker_process_init.connect
-def _own_connections_after_fork(**_: Any) -> None:
-    # A pool process must not share the parent's pooled sockets (the parent's sweeper uses the database).
-    if get_engine.cache_info().currsize:
-        get_engine().dispose(close=False)
 
 
 class Lease:

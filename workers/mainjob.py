@@ -33,8 +33,7 @@ def step(title: str) -> Iterator[None]:
 
 def main_job(timeout: float = 120.0) -> int:
     from db import migrate
-    from db.engine import admin_scope, database_url, get_engine
-    from db.reference import seed_reference_data
+    from db.engine import database_url, get_engine
     from db.settings import load_settings
 
     settings = load_settings()
@@ -42,10 +41,8 @@ def main_job(timeout: float = 120.0) -> int:
         database_url()
         where = f"embedded PostgreSQL under {settings.home}" if settings.embedded else "DATABASE_URL"
         print(f"  using {where}")
-    with step("schema (migrations)"):
-        migrate.upgrade()
-    with step("reference data"), admin_scope() as session:
-        stats = seed_reference_data(session)
+    with step("schema (migrations) and reference data"):
+        stats = migrate.prepare()
         print("  " + ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in stats.items()))
     with step("demo user"):
         user_id = _demo_user()
@@ -109,7 +106,7 @@ def _start_worker(log_path: Path) -> subprocess.Popen[bytes]:
         # A separate process, as in production; it joins the same database (embedded or not).
         env = os.environ.copy()
         # Celery warns about running as root; in a container or CI that is the norm, not news.
-        env["PYTHONWARNINGS"] = "ignore::celery.exceptions.SecurityWarning"
+        env["PYTHONWARNINGS"] = "ignore:You're running the worker with superuser privileges"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("ab") as log:
             worker = subprocess.Popen(
