@@ -1,0 +1,554 @@
+"""The streaming pass over export.xml: one lxml `iterparse`, each element mapped and then cleared.
+
+Workouts, body measurements and the profile are yielded as they are read; daily summaries and nights
+of sleep only once the whole file has been read, since an export is ordered by type, not by time.
+Memory holds the compact samples of summed quantities and per-day statistics, never the tree.
+
+A record that cannot be used (a bad date, a value that is not a number or is out of range, a unit the
+converter refuses) is skipped and counted in the report with its line number. Damage to the XML itself
+(a repeated attribute, a byte that is not UTF-8, an undeclared entity) is recovered by libxml2 and
+counted; an export that is cut short is refused before any daily total is produced from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from lxml import etree
+
+from parsers.apple_health import records as hk
+from parsers.apple_health.daily import DAY, CumulativeSamples, DiscreteStats
+from parsers.apple_health.records import (
+    DailySummary,
+    ImportReport,
+    Measurement,
+    Profile,
+    SleepNight,
+    Workout,
+)
+from parsers.apple_health.sleep import SleepSegments
+from parsers.apple_health.source import ExportError, Limits, open_export
+from parsers.vocabulary.metrics import get_metric
+from parsers.vocabulary.units import UnitError
+
+Item = Profile | Measurement | Workout | DailySummary | SleepNight
+# (records read, bytes of export.xml read, expected bytes): often enough for a bar, rarely enough to be free.
+Progress = Callable[[int, int, int], None]
+
+_TAGS = ("Record", "Correlation", "Workout", "ActivitySummary", "Me", "ExportDate")
+_EPOCH = datetime(1970, 1, 1)
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+# "hardware:Watch6,12" holds a comma: a value runs to the next ", key:" or the closing ">".
+_DEVICE_FIELD = re.compile(r"(name|manufacturer|model|hardware):(.*?)(?=, [a-z][a-z ]*:|>\s*$)")
+_XML_PROBLEMS = {
+    "ERR_ATTRIBUTE_REDEFINED": "repeated_attribute",
+    "ERR_INVALID_ENCODING": "invalid_utf8",
+    "ERR_INVALID_CHAR": "invalid_character",
+    "ERR_UNDECLARED_ENTITY": "entity_not_resolved",
+}
+# Per-sample sanity bounds where a daily column's range is not a sample's (a single SpO2 reading may be
+# lower than any plausible daily average).
+_SAMPLE_KEYS = {"spo2": "wearable_daily.spo2_min_pct"}
+
+
+class BadRecord(ValueError):
+    """A record to skip; the message is the reason counted in the report."""
+
+
+class AppleHealthExport:
+    """Iterate over an export to get its typed records; `report` says what was read and skipped."""
+
+    def __init__(
+        self,
+        source: str | Path | BinaryIO,
+        *,
+        limits: Limits | None = None,
+        source_priority: Sequence[str] = (),
+        progress: Progress | None = None,
+        progress_every: int = 50_000,
+    ) -> None:
+        self._source = source
+        self._limits = limits or Limits()
+        self._priority = {name: i for i, name in enumerate(source_priority)}
+        self._progress = progress
+        self._progress_every = progress_every
+        self.report = ImportReport()
+        self._sources: dict[tuple[str, str], int] = {}
+        self._source_list: list[tuple[str, str]] = []
+        self._devices: dict[str, dict[str, str]] = {}
+        self._offsets: dict[str, int] = {}
+        self._units: dict[tuple[str, str, str], tuple[float, float] | None] = {}
+        self._cumulative = CumulativeSamples()
+        self._discrete = DiscreteStats()
+        self._sleep = SleepSegments()
+        self._summaries: dict[int, dict[str, Any]] = {}
+        self._bp_seen: set[tuple[str, float]] = set()
+
+    # --- the pass ------------------------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[Item]:
+        report = self.report
+        with open_export(self._source, self._limits) as (stream, size):
+            report.export_version = stream.export_version
+            report.dtd_removed = stream.dtd_removed
+            context = etree.iterparse(
+                stream,
+                events=("end",),
+                tag=_TAGS,
+                recover=True,  # repeated attributes, bad bytes: keep the rest of the file
+                resolve_entities=False,
+                no_network=True,
+                load_dtd=False,
+                huge_tree=True,
+                remove_comments=True,
+                remove_pis=True,
+            )
+            every = self._progress_every
+            try:
+                for _, elem in context:
+                    tag = elem.tag
+                    parent = elem.getparent()
+                    if tag == "Record":
+                        if parent is not None and parent.tag == "Correlation":
+                            continue  # read with its correlation, cleared with it
+                        report.records += 1
+                        item = self._record(elem)
+                        if item is not None:
+                            yield item
+                        if self._progress is not None and report.records % every == 0:
+                            self._progress(report.records, stream.bytes_read, size)
+                    elif tag == "Workout":
+                        report.records += 1
+                        workout = self._guarded(self._workout, elem)
+                        if workout is not None:
+                            yield workout
+                    elif tag == "Correlation":
+                        report.records += 1
+                        yield from self._correlation(elem)
+                    elif tag == "ActivitySummary":
+                        report.records += 1
+                        self._guarded(self._activity_summary, elem)
+                    elif tag == "Me":
+                        report.locale = parent.get("locale") if parent is not None else None
+                        yield self._profile(elem)
+                    elem.clear(keep_tail=False)
+                    if parent is not None:
+                        while elem.getprevious() is not None:
+                            del parent[0]
+            except etree.XMLSyntaxError as error:
+                raise ExportError(
+                    "malformed_xml", f"export.xml cannot be read past line {error.lineno}: {error.msg}"
+                ) from None
+            for problem in context.error_log:
+                report.xml_problems[_XML_PROBLEMS.get(problem.type_name, problem.type_name.lower())] += 1
+                report.xml_problem_lines.append(problem.line)
+            report.bytes_read = stream.bytes_read
+            if not stream.ended_cleanly():
+                raise ExportError(
+                    "truncated_xml",
+                    f"export.xml ends early after {report.records:,} records (line {_last_line(context)}); "
+                    "the export on the phone did not finish: export it again",
+                )
+            if self._progress is not None:
+                self._progress(report.records, stream.bytes_read, size)
+        yield from self._nights()
+        yield from self._days()
+
+    def _guarded(self, handler: Callable[[Any], Any], elem: Any) -> Any:
+        try:
+            return handler(elem)
+        except BadRecord as reason:
+            self.report.skip(f"{elem.tag}: {reason}", elem.sourceline)
+            return None
+
+    # --- records -------------------------------------------------------------------------------------
+
+    def _record(self, elem: Any) -> Measurement | None:
+        attrib = elem.attrib
+        kind = attrib.get("type")
+        try:
+            if kind in hk.CUMULATIVE:
+                self._add_cumulative(hk.CUMULATIVE[kind], attrib)
+            elif kind in hk.DISCRETE:
+                metric = hk.DISCRETE[kind]
+                start, offset = self._when(attrib.get("startDate"))
+                value = self._value(metric, hk.DAILY_METRIC_KEYS[metric], attrib, sample_check=True)
+                self._discrete.add(metric, int((start + offset * 60) // DAY), value)
+            elif kind in hk.MEASUREMENTS:
+                return self._measurement(hk.MEASUREMENTS[kind], attrib)
+            elif kind == hk.SLEEP_TYPE:
+                self._add_sleep(attrib)
+            else:
+                self.report.unknown_types[kind] += 1
+        except BadRecord as reason:
+            self.report.skip(f"{kind}: {reason}", elem.sourceline)
+        return None
+
+    def _add_cumulative(self, metric: str, attrib: Any) -> None:
+        start, offset = self._when(attrib.get("startDate"))
+        end, _ = self._when(attrib.get("endDate"))
+        if end < start:
+            raise BadRecord("ends before it starts")
+        value = self._value(metric, hk.DAILY_METRIC_KEYS[metric], attrib)
+        if value < 0:
+            raise BadRecord("negative amount")
+        self._cumulative.add(metric, start, end, offset, value, self._source_of(attrib))
+
+    def _add_sleep(self, attrib: Any) -> None:
+        stage = hk.SLEEP_STAGES.get(attrib.get("value", ""))
+        if stage is None:
+            raise BadRecord("unknown sleep value")
+        start, offset = self._when(attrib.get("startDate"))
+        end, _ = self._when(attrib.get("endDate"))
+        if end < start:
+            raise BadRecord("ends before it starts")
+        self._sleep.add(self._source_of(attrib), start, end, offset, stage)
+
+    def _measurement(self, metric: str, attrib: Any) -> Measurement | None:
+        start, offset = self._when(attrib.get("startDate"))
+        catalog = get_metric(metric)
+        value = self._value(metric, metric, attrib, marker=catalog.marker)
+        if metric.startswith("blood_pressure"):
+            key = (metric, start)
+            if key in self._bp_seen:  # a correlation's readings are also written as top-level records
+                return None
+            self._bp_seen.add(key)
+        self.report.produced["measurements"] += 1
+        return Measurement(metric, round(value, 3), catalog.canonical_unit, _aware(start, offset))
+
+    def _correlation(self, elem: Any) -> Iterator[Measurement]:
+        if elem.get("type") != hk.BLOOD_PRESSURE:
+            self.report.unknown_types[elem.get("type")] += 1
+            return
+        for child in elem.iterchildren("Record"):
+            kind = child.get("type")
+            if kind not in hk.MEASUREMENTS:
+                continue
+            try:
+                item = self._measurement(hk.MEASUREMENTS[kind], child.attrib)
+            except BadRecord as reason:
+                self.report.skip(f"{kind}: {reason}", child.sourceline)
+                continue
+            if item is not None:
+                yield item
+
+    def _activity_summary(self, elem: Any) -> None:
+        try:
+            day = date.fromisoformat(elem.get("dateComponents", "")).toordinal() - _EPOCH_ORDINAL
+        except ValueError:
+            raise BadRecord("invalid date") from None
+        summary: dict[str, Any] = {}
+        unit = elem.get("activeEnergyBurnedUnit") or "kcal"
+        for field, attribute, from_unit in (
+            ("active_calories_kcal", "activeEnergyBurned", unit),
+            ("move_goal_kcal", "activeEnergyBurnedGoal", unit),
+            ("active_minutes", "appleExerciseTime", "min"),
+            ("exercise_goal_min", "appleExerciseTimeGoal", "min"),
+            ("stand_hours", "appleStandHours", "1"),
+            ("stand_goal_hours", "appleStandHoursGoal", "1"),
+        ):
+            raw = elem.get(attribute)
+            if raw is None:
+                continue
+            number = _number(raw)
+            target = "1" if from_unit == "1" else ("min" if from_unit == "min" else "kcal")
+            factor, shift = self._affine(field, hk.apple_unit(from_unit, field), target)
+            summary[field] = number * factor + shift
+        self._summaries[day] = summary
+
+    def _profile(self, elem: Any) -> Profile:
+        born = elem.get("HKCharacteristicTypeIdentifierDateOfBirth") or ""
+        try:
+            date_of_birth = date.fromisoformat(born) if born else None
+        except ValueError:
+            self.report.skip("Me: invalid date of birth", elem.sourceline)
+            date_of_birth = None
+        sex = hk.BIOLOGICAL_SEX.get(elem.get("HKCharacteristicTypeIdentifierBiologicalSex", ""))
+        return Profile(date_of_birth, sex)
+
+    # --- workouts ------------------------------------------------------------------------------------
+
+    def _workout(self, elem: Any) -> Workout:
+        attrib = elem.attrib
+        hk_type = attrib.get("workoutActivityType") or ""
+        start, offset = self._when(attrib.get("startDate"))
+        end, end_offset = self._when(attrib.get("endDate"))
+        if end < start:
+            raise BadRecord("ends before it starts")
+        source_name = attrib.get("sourceName") or ""
+        statistics: dict[str, dict[str, float | str]] = {}
+        for stat in elem.iter("WorkoutStatistics"):
+            name = (stat.get("type") or "").removeprefix("HKQuantityTypeIdentifier")
+            values: dict[str, float | str] = {"unit": stat.get("unit") or ""}
+            for field in ("sum", "average", "minimum", "maximum"):
+                if stat.get(field) is not None:
+                    values[field] = _number(stat.get(field))
+            statistics.setdefault(name, values)
+        metadata: dict[str, str] = {}
+        for entry in elem.iterchildren("MetadataEntry"):
+            metadata.setdefault(entry.get("key") or "", entry.get("value") or "")  # a key can repeat
+        events = [
+            {"type": (e.get("type") or "").removeprefix("HKWorkoutEventType"), "date": e.get("date")}
+            for e in elem.iter("WorkoutEvent")
+        ]
+        routes = [ref.get("path") for ref in elem.iter("FileReference") if ref.get("path")]
+
+        duration = end - start
+        if attrib.get("duration"):
+            duration = self._convert(
+                "duration_seconds", _number(attrib["duration"]), attrib.get("durationUnit") or "min", "s"
+            )
+        distance = self._total(attrib, "totalDistance", "distance_m", "m")
+        if distance is None:
+            sums = [s for name, s in statistics.items() if name.startswith("Distance") and "sum" in s]
+            if sums:
+                distance = self._convert("distance_m", float(sums[0]["sum"]), str(sums[0]["unit"]), "m")
+        calories = self._total(attrib, "totalEnergyBurned", "calories_kcal", "kcal")
+        energy = statistics.get("ActiveEnergyBurned")
+        if calories is None and energy and "sum" in energy:
+            calories = self._convert("calories_kcal", float(energy["sum"]), str(energy["unit"]), "kcal")
+        heart = statistics.get("HeartRate", {})
+        avg_hr = self._stat(heart, "average")
+        max_hr = self._stat(heart, "maximum")
+        elevation = self._quantity_text(metadata.get("HKElevationAscended"), "m")
+
+        activity_type = hk.ACTIVITY_TYPES.get(hk_type, "other")
+        speed = pace = None
+        if distance and duration > 0:
+            speed = round(distance / 1000 / (duration / 3600), 2)
+            if activity_type in {"running", "walking", "hiking"}:
+                pace = round(duration / (distance / 1000), 2)
+        key = f"{hk_type}|{int(start)}|{source_name}"
+        self.report.produced["workouts"] += 1
+        return Workout(
+            source_activity_id=hashlib.sha256(key.encode()).hexdigest()[:32],
+            activity_date=_date(int((start + offset * 60) // DAY)),
+            activity_type=activity_type,
+            activity_name=_label(hk_type),
+            start_time=_aware(start, offset),
+            end_time=_aware(end, end_offset),
+            duration_seconds=round(duration),
+            distance_m=round(distance, 2) if distance is not None else None,
+            calories_kcal=round(calories) if calories is not None else None,
+            avg_hr_bpm=round(avg_hr) if avg_hr is not None else None,
+            max_hr_bpm=round(max_hr) if max_hr is not None else None,
+            avg_speed_kmh=speed,
+            avg_pace_sec_per_km=pace,
+            elevation_gain_m=round(elevation, 2) if elevation is not None else None,
+            raw={
+                "type": hk_type,
+                "source_name": source_name,
+                "device": self._device(attrib.get("device")),
+                "statistics": statistics,
+                "events": events,
+                "routes": routes,
+                "metadata": metadata,
+            },
+        )
+
+    def _total(self, attrib: Any, name: str, field: str, unit: str) -> float | None:
+        raw = attrib.get(name)
+        if raw is None:
+            return None
+        return self._convert(field, _number(raw), attrib.get(f"{name}Unit") or unit, unit)
+
+    def _stat(self, stat: dict[str, float | str], field: str) -> float | None:
+        if field not in stat:
+            return None
+        return self._convert("heart_rate", float(stat[field]), str(stat.get("unit") or "count/min"), "/min")
+
+    def _quantity_text(self, text: str | None, unit: str) -> float | None:
+        """A metadata value that carries its unit inside the string ("418 cm")."""
+        if not text:
+            return None
+        number, _, given = text.strip().partition(" ")
+        try:
+            return self._convert("elevation", _number(number), given or unit, unit)
+        except BadRecord:
+            return None
+
+    # --- values --------------------------------------------------------------------------------------
+
+    def _when(self, text: str | None) -> tuple[float, int]:
+        """(epoch seconds, UTC offset in minutes) of 'YYYY-MM-DD HH:MM:SS ±HHMM'."""
+        if not text or len(text) != 25 or text[19] != " ":
+            raise BadRecord("invalid date")
+        offset = self._offsets.get(text[20:])
+        if offset is None:
+            offset = self._offsets[text[20:]] = _offset(text[20:])
+        try:
+            naive = datetime.fromisoformat(text[:19])
+        except ValueError:
+            raise BadRecord("invalid date") from None
+        return (naive - _EPOCH).total_seconds() - offset * 60, offset
+
+    def _value(
+        self,
+        metric: str,
+        catalog_key: str | None,
+        attrib: Any,
+        *,
+        sample_check: bool = False,
+        marker: str | None = None,
+    ) -> float:
+        canonical = hk.catalog_unit(catalog_key)
+        value = self._convert(metric, _number(attrib.get("value")), attrib.get("unit") or "1", canonical, marker)
+        key = _SAMPLE_KEYS.get(metric, catalog_key) if sample_check else catalog_key
+        if sample_check or (catalog_key and get_metric(catalog_key).kind == "measurement"):
+            bounds = get_metric(key).valid_range if key else None
+            if bounds and not bounds[0] <= value <= bounds[1]:
+                raise BadRecord("value out of range")
+        return value
+
+    def _convert(self, metric: str, value: float, unit: str, canonical: str, marker: str | None = None) -> float:
+        factor, shift = self._affine(metric, hk.apple_unit(unit, metric), canonical, marker)
+        return value * factor + shift
+
+    def _affine(self, metric: str, unit: str, canonical: str, marker: str | None = None) -> tuple[float, float]:
+        key = (unit, canonical, marker or "")
+        if key not in self._units:
+            try:
+                self._units[key] = hk.affine(unit, canonical, marker)
+            except (UnitError, ValueError):
+                self._units[key] = None
+        conversion = self._units[key]
+        if conversion is None:
+            raise BadRecord(f"unit {unit!r} is not a unit of {metric}")
+        return conversion
+
+    # --- sources -------------------------------------------------------------------------------------
+
+    def _source_of(self, attrib: Any) -> int:
+        name = attrib.get("sourceName") or ""
+        model = self._device(attrib.get("device")).get("model", "")
+        key = (name, model)
+        index = self._sources.get(key)
+        if index is None:
+            index = self._sources[key] = len(self._source_list)
+            self._source_list.append(key)
+        return index
+
+    def _device(self, text: str | None) -> dict[str, str]:
+        """The device's identity, without HKDevice's memory address, software version or creation date."""
+        if not text:
+            return {}
+        device = self._devices.get(text)
+        if device is None:
+            if len(self._devices) > 4096:  # addresses differ between records: keep the cache bounded
+                self._devices.clear()
+            device = self._devices[text] = {k: v.strip() for k, v in _DEVICE_FIELD.findall(text)}
+        return device
+
+    def rank(self, source: int) -> tuple[int, str]:
+        """Lower is preferred: the caller's order first, then Apple Watch, iPhone, everything else."""
+        name, model = self._source_list[source]
+        if name in self._priority:
+            return (-len(self._priority) + self._priority[name], name)
+        if model == "Watch" or (not model and "Watch" in name):
+            return (0, name)
+        if model == "iPhone" or (not model and "iPhone" in name):
+            return (1, name)
+        return (2, name)
+
+    # --- results -------------------------------------------------------------------------------------
+
+    def _nights(self) -> Iterator[SleepNight]:
+        for night in self._sleep.nights(self.rank, lambda s: self._source_list[s][0]):
+            self.report.produced["nights"] += 1
+            yield night
+
+    def _days(self) -> Iterator[DailySummary]:
+        totals = {m: self._cumulative.daily_totals(m, self.rank) for m in self._cumulative.metrics()}
+        days = set(self._summaries) | self._discrete.days()
+        for by_day in totals.values():
+            days |= set(by_day)
+        stats = self._discrete
+        for day in sorted(days):
+            summary = self._summaries.get(day, {})
+            active = totals.get("active_calories_kcal", {}).get(day, summary.get("active_calories_kcal"))
+            basal = totals.get("basal_calories_kcal", {}).get(day)
+            minutes = totals.get("active_minutes", {}).get(day, summary.get("active_minutes"))
+            heart = stats.get("heart_rate", day)
+            spo2 = stats.get("spo2", day)
+            values: dict[str, Any] = {
+                "steps": _whole(totals.get("steps", {}).get(day)),
+                "distance_m": _whole(totals.get("distance_m", {}).get(day)),
+                "active_calories_kcal": _whole(active),
+                "total_calories_kcal": _whole(active + basal) if active is not None and basal is not None else None,
+                "active_minutes": _whole(minutes),
+                "floors_climbed": _whole(totals.get("floors_climbed", {}).get(day)),
+                "resting_hr_bpm": _whole(_mean(stats.get("resting_hr_bpm", day))),
+                "max_hr_bpm": _whole(heart[2]) if heart else None,
+                "hrv_sdnn_ms": _round(_mean(stats.get("hrv_sdnn_ms", day)), 2),
+                "spo2_avg_pct": _round(spo2[0], 1) if spo2 else None,
+                "spo2_min_pct": _round(spo2[1], 1) if spo2 else None,
+                "respiratory_rate_avg": _round(_mean(stats.get("respiratory_rate_avg", day)), 1),
+                "vo2_max_ml_kg_min": _round(_mean(stats.get("vo2_max_ml_kg_min", day)), 1),
+            }
+            for column, value in values.items():
+                bounds = get_metric(f"wearable_daily.{column}").valid_range
+                if value is not None and bounds and not bounds[0] <= value <= bounds[1]:
+                    self.report.skip(f"daily {column}: value out of range", None)
+                    values[column] = None
+            goals = {k: round(v, 1) for k, v in summary.items() if k not in ("active_calories_kcal", "active_minutes")}
+            if not any(v is not None for v in values.values()) and not goals:
+                continue
+            self.report.produced["days"] += 1
+            yield DailySummary(day=_date(day), **values, raw={"activity_summary": goals} if goals else {})
+
+
+def _number(text: str | None) -> float:
+    if text is None:
+        raise BadRecord("no value")
+    try:
+        number = float(text)
+    except ValueError:
+        raise BadRecord("value is not a number") from None
+    if not math.isfinite(number):
+        raise BadRecord("value is not a finite number")
+    return number
+
+
+def _offset(text: str) -> int:
+    if len(text) != 5 or text[0] not in "+-" or not text[1:].isdigit():
+        raise BadRecord("invalid date")
+    minutes = int(text[1:3]) * 60 + int(text[3:5])
+    if minutes > 14 * 60:
+        raise BadRecord("invalid date")
+    return -minutes if text[0] == "-" else minutes
+
+
+def _aware(epoch: float, offset: int) -> datetime:
+    return datetime.fromtimestamp(epoch, timezone(timedelta(minutes=offset)))
+
+
+def _date(day: int) -> date:
+    return date.fromordinal(day + _EPOCH_ORDINAL)
+
+
+def _mean(stats: tuple[float, float, float] | None) -> float | None:
+    return stats[0] if stats else None
+
+
+def _whole(value: float | None) -> int | None:
+    return None if value is None else round(value)
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _label(hk_type: str) -> str:
+    name = hk_type.removeprefix("HKWorkoutActivityType")
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name) or "Workout"
+
+
+def _last_line(context: Any) -> int | str:
+    lines = [p.line for p in context.error_log]
+    return lines[-1] if lines else "?"
