@@ -84,6 +84,8 @@ class AppleHealthExport:
         self._devices: dict[str, dict[str, str]] = {}
         self._offsets: dict[str, int] = {}
         self._units: dict[tuple[str, str, str], tuple[float, float] | None] = {}
+        self._scales: dict[tuple[str, str], tuple[float, float, tuple[float, float] | None]] = {}
+        self._source_cache: dict[tuple[str | None, str | None], int] = {}
         self._cumulative = CumulativeSamples()
         self._discrete = DiscreteStats()
         self._sleep = SleepSegments()
@@ -173,12 +175,13 @@ class AppleHealthExport:
         attrib = elem.attrib
         kind = attrib.get("type")
         try:
-            if kind in hk.CUMULATIVE:
-                self._add_cumulative(hk.CUMULATIVE[kind], attrib)
+            metric = hk.CUMULATIVE.get(kind)
+            if metric is not None:
+                self._add_cumulative(metric, attrib)
             elif kind in hk.DISCRETE:
                 metric = hk.DISCRETE[kind]
                 start, offset = self._when(attrib.get("startDate"))
-                value = self._value(metric, hk.DAILY_METRIC_KEYS[metric], attrib, sample_check=True)
+                value = self._sample(metric, attrib)
                 self._discrete.add(metric, int((start + offset * 60) // DAY), value)
             elif kind in hk.MEASUREMENTS:
                 return self._measurement(hk.MEASUREMENTS[kind], attrib)
@@ -195,10 +198,26 @@ class AppleHealthExport:
         end, _ = self._when(attrib.get("endDate"))
         if end < start:
             raise BadRecord("ends before it starts")
-        value = self._value(metric, hk.DAILY_METRIC_KEYS[metric], attrib)
+        value = self._sample(metric, attrib, checked=False)
         if value < 0:
             raise BadRecord("negative amount")
         self._cumulative.add(metric, start, end, offset, value, self._source_of(attrib))
+
+    def _sample(self, metric: str, attrib: Any, *, checked: bool = True) -> float:
+        """A daily quantity's sample in the catalog's unit; (factor, offset, bounds) cached per unit."""
+        unit = attrib.get("unit") or "1"
+        scale = self._scales.get((metric, unit))
+        if scale is None:
+            catalog_key = hk.DAILY_METRIC_KEYS[metric]
+            factor, shift = self._affine(metric, hk.apple_unit(unit, metric), hk.catalog_unit(catalog_key))
+            bounds_key = _SAMPLE_KEYS.get(metric, catalog_key)
+            bounds = get_metric(bounds_key).valid_range if checked and bounds_key else None
+            scale = self._scales[(metric, unit)] = (factor, shift, bounds)
+        factor, shift, bounds = scale
+        value = _number(attrib.get("value")) * factor + shift
+        if bounds is not None and not bounds[0] <= value <= bounds[1]:
+            raise BadRecord("value out of range")
+        return value
 
     def _add_sleep(self, attrib: Any) -> None:
         stage = hk.SLEEP_STAGES.get(attrib.get("value", ""))
@@ -213,7 +232,7 @@ class AppleHealthExport:
     def _measurement(self, metric: str, attrib: Any) -> Measurement | None:
         start, offset = self._when(attrib.get("startDate"))
         catalog = get_metric(metric)
-        value = self._value(metric, metric, attrib, marker=catalog.marker)
+        value = self._value(metric, attrib, marker=catalog.marker)
         if metric.startswith("blood_pressure"):
             key = (metric, start)
             if key in self._bp_seen:  # a correlation's readings are also written as top-level records
@@ -388,22 +407,14 @@ class AppleHealthExport:
             raise BadRecord("invalid date") from None
         return (naive - _EPOCH).total_seconds() - offset * 60, offset
 
-    def _value(
-        self,
-        metric: str,
-        catalog_key: str | None,
-        attrib: Any,
-        *,
-        sample_check: bool = False,
-        marker: str | None = None,
-    ) -> float:
-        canonical = hk.catalog_unit(catalog_key)
-        value = self._convert(metric, _number(attrib.get("value")), attrib.get("unit") or "1", canonical, marker)
-        key = _SAMPLE_KEYS.get(metric, catalog_key) if sample_check else catalog_key
-        if sample_check or (catalog_key and get_metric(catalog_key).kind == "measurement"):
-            bounds = get_metric(key).valid_range if key else None
-            if bounds and not bounds[0] <= value <= bounds[1]:
-                raise BadRecord("value out of range")
+    def _value(self, metric: str, attrib: Any, marker: str | None = None) -> float:
+        """A body measurement's value in the catalog's unit, checked against the catalog's range."""
+        catalog = get_metric(metric)
+        unit = attrib.get("unit") or "1"
+        value = self._convert(metric, _number(attrib.get("value")), unit, catalog.canonical_unit, marker)
+        bounds = catalog.valid_range
+        if bounds and not bounds[0] <= value <= bounds[1]:
+            raise BadRecord("value out of range")
         return value
 
     def _convert(self, metric: str, value: float, unit: str, canonical: str, marker: str | None = None) -> float:
@@ -425,6 +436,15 @@ class AppleHealthExport:
     # --- sources -------------------------------------------------------------------------------------
 
     def _source_of(self, attrib: Any) -> int:
+        raw = (attrib.get("sourceName"), attrib.get("device"))
+        index = self._source_cache.get(raw)
+        if index is None:
+            if len(self._source_cache) > 4096:  # device strings carry addresses: keep the cache bounded
+                self._source_cache.clear()
+            index = self._source_cache[raw] = self._identify(attrib)
+        return index
+
+    def _identify(self, attrib: Any) -> int:
         name = attrib.get("sourceName") or ""
         model = self._device(attrib.get("device")).get("model", "")
         key = (name, model)
