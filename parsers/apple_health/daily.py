@@ -6,8 +6,9 @@ the person reordered them) and, for each stretch of time, counts only the highes
 has a sample there. A lower-priority sample that partly overlaps higher-priority coverage counts for
 its uncovered share, pro rata to time. Samples that cross local midnight are split the same way.
 
-Samples are kept in compact arrays (about 27 bytes each) until the end of the file, because an export
-is ordered by type and source, not by time: a day is complete only when the whole file has been read.
+Samples are kept in compact arrays (26 bytes each), filed by day, until the end of the file, because an
+export is ordered by type and source, not by time: a day is complete only when the whole file has been
+read.
 A day with a single source, the common case, is summed without the sweep.
 """
 
@@ -16,88 +17,71 @@ from __future__ import annotations
 import math
 from array import array
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Sequence
-
-import numpy as np
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 DAY = 86_400
 
 
 class CumulativeSamples:
-    """Interval samples of summed quantities (steps, distance, energy, floors, exercise minutes)."""
+    """Interval samples of summed quantities (steps, distance, energy, floors, exercise minutes).
+
+    Samples are filed by local day as they arrive (one crossing midnight is split pro rata), so the
+    totals are computed day by day at the end with no whole-file temporaries.
+    """
 
     def __init__(self) -> None:
-        self._columns: dict[str, tuple[array, array, array, array, array]] = {}
+        self._days: dict[tuple[str, int], tuple[array, array, array, array]] = {}
+        self._count = 0
 
     def __len__(self) -> int:
-        return sum(len(c[0]) for c in self._columns.values())
+        return self._count
 
     def add(self, metric: str, start: float, end: float, offset_minutes: int, value: float, source: int) -> None:
-        columns = self._columns.get(metric)
+        shift = offset_minutes * 60
+        day = int((start + shift) // DAY)
+        # A sample ending exactly at midnight belongs wholly to the day before.
+        if end > start and int((end + shift - 1e-6) // DAY) != day:
+            for piece_day, piece_start, piece_end, piece_value in _split_at_midnight(start, end, value, shift):
+                self._file(metric, piece_day, piece_start, piece_end, piece_value, source)
+            return
+        self._file(metric, day, start, end, value, source)
+
+    def _file(self, metric: str, day: int, start: float, end: float, value: float, source: int) -> None:
+        columns = self._days.get((metric, day))
         if columns is None:
-            columns = self._columns[metric] = (array("d"), array("d"), array("d"), array("h"), array("H"))
-        starts, ends, values, offsets, sources = columns
+            columns = self._days[(metric, day)] = (array("d"), array("d"), array("d"), array("H"))
+        starts, ends, values, sources = columns
         starts.append(start)
         ends.append(end)
         values.append(value)
-        offsets.append(offset_minutes)
         sources.append(source)
+        self._count += 1
 
     def metrics(self) -> list[str]:
-        return sorted(self._columns)
+        return sorted({metric for metric, _ in self._days})
 
     def daily_totals(self, metric: str, rank: Callable[[int], tuple[int, str]]) -> dict[int, float]:
         """{local day number (days since 1970-01-01): total} for `metric`, sources merged by `rank`."""
-        starts, ends, values, offsets, sources = (np.frombuffer(c, dtype=c.typecode) for c in self._columns[metric])
-        shift = offsets.astype(np.float64) * 60.0
-        first_day = np.floor((starts + shift) / DAY).astype(np.int64)
-        # A sample ending exactly at midnight belongs wholly to the day before.
-        last_day = np.floor((np.maximum(ends, starts) + shift - 1e-6) / DAY).astype(np.int64)
-        last_day = np.maximum(first_day, last_day)
-        whole = first_day == last_day
-        day = [first_day[whole]]
-        s, e, v, src = [starts[whole]], [ends[whole]], [values[whole]], [sources[whole].astype(np.int64)]
-        for i in np.flatnonzero(~whole):
-            for piece in _split_at_midnight(starts[i], ends[i], values[i], shift[i]):
-                day.append(np.array([piece[0]]))
-                s.append(np.array([piece[1]]))
-                e.append(np.array([piece[2]]))
-                v.append(np.array([piece[3]]))
-                src.append(np.array([sources[i]], dtype=np.int64))
-        days, s_, e_, v_, src_ = (np.concatenate(x) for x in (day, s, e, v, src))
-        if not len(days):
-            return {}
-
-        pair, pair_index = np.unique(days * 65_536 + src_, return_inverse=True)
-        pair_sums = np.bincount(pair_index, weights=v_)
-        pair_days = pair // 65_536
-        unique_days, first, counts = np.unique(pair_days, return_index=True, return_counts=True)
-        totals = {int(d): float(pair_sums[f]) for d, f, c in zip(unique_days, first, counts, strict=True) if c == 1}
-
-        crowded = unique_days[counts > 1]
-        if len(crowded):
-            order = np.argsort(days, kind="stable")
-            sorted_days = days[order]
-            for d in crowded:
-                lo, hi = np.searchsorted(sorted_days, d), np.searchsorted(sorted_days, d, side="right")
-                idx = order[lo:hi]
-                totals[int(d)] = merge_by_priority(
-                    zip(s_[idx].tolist(), e_[idx].tolist(), v_[idx].tolist(), src_[idx].tolist(), strict=True), rank
-                )
+        totals: dict[int, float] = {}
+        for (name, day), (starts, ends, values, sources) in self._days.items():
+            if name != metric:
+                continue
+            if sources.count(sources[0]) == len(sources):  # one source: nothing to merge
+                totals[day] = math.fsum(values)
+            else:
+                totals[day] = merge_by_priority(zip(starts, ends, values, sources, strict=True), rank)
         return totals
 
 
 def _split_at_midnight(
     start: float, end: float, value: float, shift: float
-) -> Iterable[tuple[int, float, float, float]]:
+) -> Iterator[tuple[int, float, float, float]]:
     span = end - start
-    local = start + shift
     while start < end:
-        day = math.floor(local / DAY)
-        boundary = (day + 1) * DAY - shift
-        piece_end = min(end, boundary)
+        day = math.floor((start + shift) / DAY)
+        piece_end = min(end, (day + 1) * DAY - shift)
         yield day, start, piece_end, value * (piece_end - start) / span
-        start, local = piece_end, piece_end + shift
+        start = piece_end
 
 
 def merge_by_priority(
