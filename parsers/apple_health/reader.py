@@ -83,6 +83,7 @@ class AppleHealthExport:
         self._source_list: list[tuple[str, str]] = []
         self._devices: dict[str, dict[str, str]] = {}
         self._offsets: dict[str, int] = {}
+        self._minutes: dict[str, float] = {}
         self._units: dict[tuple[str, str, str], tuple[float, float] | None] = {}
         self._scales: dict[tuple[str, str], tuple[float, float, tuple[float, float] | None]] = {}
         self._source_cache: dict[tuple[str | None, str | None], int] = {}
@@ -395,17 +396,29 @@ class AppleHealthExport:
     # --- values --------------------------------------------------------------------------------------
 
     def _when(self, text: str | None) -> tuple[float, int]:
-        """(epoch seconds, UTC offset in minutes) of 'YYYY-MM-DD HH:MM:SS ±HHMM'."""
-        if not text or len(text) != 25 or text[19] != " ":
+        """(epoch seconds, UTC offset in minutes) of 'YYYY-MM-DD HH:MM:SS ±HHMM'.
+
+        Records of one minute share the date, hour and minute: that part is parsed (and validated) once
+        per minute seen, the seconds every time.
+        """
+        if not text or len(text) != 25 or text[19] != " " or text[16] != ":":
             raise BadRecord("invalid date")
+        minute = self._minutes.get(text[:16])
+        if minute is None:
+            if len(self._minutes) > 100_000:
+                self._minutes.clear()
+            try:
+                naive = datetime.fromisoformat(text[:16])
+            except ValueError:
+                raise BadRecord("invalid date") from None
+            minute = self._minutes[text[:16]] = (naive - _EPOCH).total_seconds()
         offset = self._offsets.get(text[20:])
         if offset is None:
             offset = self._offsets[text[20:]] = _offset(text[20:])
-        try:
-            naive = datetime.fromisoformat(text[:19])
-        except ValueError:
-            raise BadRecord("invalid date") from None
-        return (naive - _EPOCH).total_seconds() - offset * 60, offset
+        seconds = text[17:19]
+        if not seconds.isdigit() or seconds > "59":
+            raise BadRecord("invalid date")
+        return minute + int(seconds) - offset * 60, offset
 
     def _value(self, metric: str, attrib: Any, marker: str | None = None) -> float:
         """A body measurement's value in the catalog's unit, checked against the catalog's range."""
