@@ -108,7 +108,6 @@ class AppleHealthExport:
                 resolve_entities=False,
                 no_network=True,
                 load_dtd=False,
-                huge_tree=True,
                 remove_comments=True,
                 remove_pis=True,
             )

@@ -4,7 +4,8 @@ Segments come from several sources at once (the Watch's stages, the iPhone's bed
 apps), and they overlap: stages are summed per source, never across sources. A source's segments form
 one session until a gap of `SESSION_GAP`; a session belongs to the local date on which it ended, in the
 offset the record carries (a night from 23:00 to 07:00 at +02:00 is the morning's date, whatever UTC
-says). For each date the highest-priority source with asleep segments gives the night.
+says). For each date the highest-priority source with asleep segments gives the night, and of its
+sessions ending that date the one with the most sleep (a nap ending the same day is not the night).
 """
 
 from __future__ import annotations
@@ -28,15 +29,19 @@ class SleepSegments:
             self._by_source.setdefault(source, []).append((start, end, offset_minutes, stage))
 
     def nights(self, rank: Callable[[int], tuple[int, str]], source_name: Callable[[int], str]) -> list[SleepNight]:
-        best: dict[int, tuple[tuple[int, str], int, list[list[tuple[float, float, int, str]]]]] = {}
+        best: dict[int, tuple[tuple[int, str], int, list[tuple[float, float, int, str]]]] = {}
         for source, segments in self._by_source.items():
             for day, sessions in _sessions_by_day(sorted(segments)).items():
-                has_sleep = any(stage in ASLEEP for session in sessions for *_, stage in session)
+                # The night is the session with the most sleep; a nap ending the same day is left out.
+                session = max(
+                    sessions, key=lambda s: (_minutes([(a, b) for a, b, _, st in s if st in ASLEEP]), s[0][0])
+                )
+                has_sleep = any(stage in ASLEEP for *_, stage in session)
                 # A source with stages beats an "in bed" one whatever its rank.
                 key = (0 if has_sleep else 1, *rank(source))
                 if day not in best or key < best[day][0]:
-                    best[day] = (key, source, sessions)
-        return [_night(day, sessions, source_name(source)) for day, (_, source, sessions) in sorted(best.items())]
+                    best[day] = (key, source, session)
+        return [_night(day, session, source_name(source)) for day, (_, source, session) in sorted(best.items())]
 
 
 def _sessions_by_day(
@@ -67,8 +72,8 @@ def _minutes(intervals: list[tuple[float, float]]) -> float:
     return total / 60.0
 
 
-def _night(day: int, sessions: list[list[tuple[float, float, int, str]]], source_name: str) -> SleepNight:
-    segments = sorted(s for session in sessions for s in session)
+def _night(day: int, session: list[tuple[float, float, int, str]], source_name: str) -> SleepNight:
+    segments = sorted(session)
     by_stage: dict[str, list[tuple[float, float]]] = {}
     for start, end, _, stage in segments:
         by_stage.setdefault(stage, []).append((start, end))

@@ -254,3 +254,13 @@ def test_strict_parsers_really_fail_on_the_ios16_fixture() -> None:
 
     with pytest.raises(etree.XMLSyntaxError):
         etree.fromstring(document(quantity("StepCount", "2024-03-10 08:00:00 +0100", None, 1, "count"), dtd=IOS16_DTD))
+
+
+def test_a_nap_ending_the_same_day_is_not_taken_for_the_night() -> None:
+    night = [
+        sleep("AsleepCore", "2024-06-01 23:00:00 +0200", "2024-06-02 06:00:00 +0200"),
+        sleep("AsleepCore", "2024-06-02 14:00:00 +0200", "2024-06-02 14:40:00 +0200"),
+    ]
+    items, _ = read(document(*night))
+    (n,) = [i for i in items if isinstance(i, SleepNight)]
+    assert (n.total_sleep_minutes, n.sleep_end.hour) == (420, 6)
