@@ -39,8 +39,22 @@ from parsers.apple_health import (
 SOURCE = DataSource.APPLE_HEALTH
 BATCH_SIZE = 2000
 
-# (items written so far, bytes of export.xml read, bytes expected)
-Progress = Callable[[int, int, int], None]
+
+@dataclass(frozen=True, slots=True)
+class ImportProgress:
+    """Where an import is: enough for a terminal bar (bytes) and a job record (records, rows)."""
+
+    records_read: int
+    rows_written: int
+    bytes_read: int
+    bytes_total: int  # export.xml's size as the zip declares it
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.bytes_read / self.bytes_total) if self.bytes_total else 0.0
+
+
+Progress = Callable[[ImportProgress], None]
 
 
 @dataclass(slots=True)
@@ -69,22 +83,30 @@ def import_apple_health(
     source_priority: Sequence[str] = (),
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
+    progress_every: int = 50_000,
 ) -> ImportResult:
     """Import the export at `source` for `user_id`; raises `ExportError` for a file that cannot be read.
 
     Runs as the worker role by default: an import is work the system does for the person, still
-    confined to their rows by the user scope.
+    confined to their rows by the user scope. `progress` is called every `progress_every` records read
+    and after every batch written.
     """
-    read = {"bytes": 0, "expected": 0}
+    read = {"records": 0, "bytes": 0, "total": 0}
 
-    def parsed(records: int, bytes_read: int, expected: int) -> None:
-        read.update(bytes=bytes_read, expected=expected)
+    def report() -> None:
+        if progress is not None:
+            progress(ImportProgress(read["records"], writer.items, read["bytes"], read["total"]))
 
-    export = AppleHealthExport(source, limits=limits, source_priority=source_priority, progress=parsed)
+    def parsed(records: int, bytes_read: int, total: int) -> None:
+        read.update(records=records, bytes=bytes_read, total=total)
+        report()
+
+    export = AppleHealthExport(
+        source, limits=limits, source_priority=source_priority, progress=parsed, progress_every=progress_every
+    )
     result = ImportResult(report=export.report)
     writer = _Writer(user_id, role=role, engine=engine, result=result, batch_size=batch_size)
-    if progress is not None:
-        writer.on_write = lambda: progress(writer.items, read["bytes"], read["expected"])
+    writer.on_write = report
     for item in export:
         writer.add(item)
     writer.flush()

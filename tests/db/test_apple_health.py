@@ -146,6 +146,14 @@ def test_values_the_schema_refuses_are_dropped_and_counted_not_fatal(committed_u
 def test_progress_reaches_the_whole_file(committed_users) -> None:
     user, _ = committed_users
     seen = []
-    import_apple_health(io.BytesIO(export()), user, progress=lambda *a: seen.append(a), batch_size=1)
-    assert seen and seen[-1][1] == seen[-1][2] > 0
-    assert [s[0] for s in seen] == sorted(s[0] for s in seen)
+    import_apple_health(io.BytesIO(export()), user, progress=seen.append, batch_size=1, progress_every=2)
+    last = seen[-1]
+    assert last.bytes_read == last.bytes_total > 0 and last.fraction == 1.0
+    # 8 step and distance samples, 2 sleep segments, 1 ride, 2 HRV, the pressure reading and its 2 copies;
+    # rows: 2 days, 1 night, 1 ride, 2 readings.
+    assert (last.records_read, last.rows_written) == (16, 6)
+    for field in ("records_read", "rows_written", "bytes_read"):
+        values = [getattr(p, field) for p in seen]
+        assert values == sorted(values), field
+    # Progress moves while the file is still being read, not only when rows are written.
+    assert any(p.rows_written == 0 and p.records_read > 0 for p in seen)
