@@ -7,7 +7,8 @@ of its own so peak RSS is its own:
 
   (a) parse only: lxml iterparse over the zip member, touching every record's attributes (the floor);
   (b) healthkit-to-sqlite, if installed (`pip install healthkit-to-sqlite`; not a project dependency);
-  (c) our full import into PostgreSQL (DATABASE_URL, else a throw-away embedded server).
+  (c) our full import into PostgreSQL (DATABASE_URL, else a throw-away embedded server), reading on
+      one core and on two processes.
 
 Run by hand: `python benchmarks/apple_health.py [days ...]` (default: 365 1095); set
 BENCH_SKIP_HEALTHKIT_TO_SQLITE=1 to leave (b) out (it takes many minutes on a large export). Prints MB/s of
@@ -211,7 +212,7 @@ def parse_only(path: str) -> None:
     print(f"attributes touched: {touched:,}")
 
 
-def ours(path: str) -> None:
+def ours(path: str, workers: int = 1) -> None:
     from sqlalchemy import text
 
     from db import migrate
@@ -235,7 +236,7 @@ def ours(path: str) -> None:
         session.flush()
         user_id = user.user_id
     start = time.perf_counter()
-    result = import_apple_health(path, user_id)
+    result = import_apple_health(path, user_id, workers=workers)
     print(f"elapsed {time.perf_counter() - start:.3f}")
     print(f"  ours produced {dict(result.report.produced)}, skipped {dict(result.report.skipped)}", file=sys.stderr)
     get_engine().dispose()
@@ -282,7 +283,7 @@ def bench(days: int) -> None:
             f"(zip {info.compress_size / 1e6:,.0f} MB), generated in {time.perf_counter() - t0:.0f} s"
         )
         figures = {}
-        for mode in ("parse", "healthkit-to-sqlite", "ours"):
+        for mode in ("parse", "healthkit-to-sqlite", "ours", "ours-2-processes"):
             if mode == "healthkit-to-sqlite" and os.environ.get("BENCH_SKIP_HEALTHKIT_TO_SQLITE"):
                 print("  healthkit-to-sqlite: skipped (BENCH_SKIP_HEALTHKIT_TO_SQLITE)")
                 continue
@@ -301,16 +302,24 @@ def bench(days: int) -> None:
                 f"  {mode:<20} {seconds:8.1f} s  {mb / seconds:7.1f} MB/s  {records / seconds:10,.0f} records/s  "
                 f"peak RSS {rss:6.0f} MB"
             )
-        if "ours" in figures and "parse" in figures:
-            print(f"  ours / parse-only floor: {figures['ours'] / figures['parse']:.2f}x the time")
-        if "ours" in figures and "healthkit-to-sqlite" in figures:
-            print(f"  healthkit-to-sqlite / ours: {figures['healthkit-to-sqlite'] / figures['ours']:.1f}x faster")
+        for variant in ("ours", "ours-2-processes"):
+            if variant in figures and "parse" in figures:
+                print(f"  {variant} / parse-only floor: {figures[variant] / figures['parse']:.2f}x the time")
+            if variant in figures and "healthkit-to-sqlite" in figures:
+                speedup = figures["healthkit-to-sqlite"] / figures[variant]
+                print(f"  {variant}: {speedup:.1f}x faster than healthkit-to-sqlite")
         print(f"  (CPUs: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}: shared machine, figures are noisy)")
 
 
 def main(argv: list[str]) -> None:
     if argv[:1] == ["--run"]:
-        {"parse": parse_only, "ours": ours, "healthkit-to-sqlite": healthkit_to_sqlite}[argv[1]](argv[2])
+        modes = {
+            "parse": parse_only,
+            "ours": ours,
+            "ours-2-processes": lambda path: ours(path, workers=2),
+            "healthkit-to-sqlite": healthkit_to_sqlite,
+        }
+        modes[argv[1]](argv[2])
         return
     if not os.environ.get("DATABASE_URL"):
         os.environ["VITALIS_HOME"] = tempfile.mkdtemp(prefix="vitalis-bench-")

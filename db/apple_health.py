@@ -84,12 +84,14 @@ def import_apple_health(
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
     progress_every: int = 50_000,
+    workers: int = 1,
 ) -> ImportResult:
     """Import the export at `source` for `user_id`; raises `ExportError` for a file that cannot be read.
 
     Runs as the worker role by default: an import is work the system does for the person, still
     confined to their rows by the user scope. `progress` is called every `progress_every` records read
-    and after every batch written.
+    and after every batch written. `workers` > 1 parses on that many processes (not from inside a
+    daemonic process such as a Celery prefork worker, where it reads alone).
     """
     read = {"records": 0, "bytes": 0, "total": 0}
 
@@ -102,7 +104,12 @@ def import_apple_health(
         report()
 
     export = AppleHealthExport(
-        source, limits=limits, source_priority=source_priority, progress=parsed, progress_every=progress_every
+        source,
+        limits=limits,
+        source_priority=source_priority,
+        progress=parsed,
+        progress_every=progress_every,
+        workers=workers,
     )
     result = ImportResult(report=export.report)
     writer = _Writer(user_id, role=role, engine=engine, result=result, batch_size=batch_size)

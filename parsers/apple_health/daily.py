@@ -60,6 +60,21 @@ class CumulativeSamples:
     def metrics(self) -> list[str]:
         return sorted({metric for metric, _ in self._days})
 
+    def merge(self, other: CumulativeSamples, sources: Sequence[int]) -> None:
+        """Add `other`'s samples (a chunk read elsewhere); `sources` maps its source numbers to ours."""
+        identity = all(i == s for i, s in enumerate(sources))
+        for key, (starts, ends, values, own) in other._days.items():
+            mapped = own if identity else array("H", [sources[s] for s in own])
+            columns = self._days.get(key)
+            if columns is None:
+                self._days[key] = (starts, ends, values, mapped)
+            else:
+                columns[0].extend(starts)
+                columns[1].extend(ends)
+                columns[2].extend(values)
+                columns[3].extend(mapped)
+        self._count += other._count
+
     def daily_totals(self, metric: str, rank: Callable[[int], tuple[int, str]]) -> dict[int, float]:
         """{local day number (days since 1970-01-01): total} for `metric`, sources merged by `rank`."""
         totals: dict[int, float] = {}
@@ -150,6 +165,19 @@ class DiscreteStats:
                 stats[2] = value
             if value > stats[3]:
                 stats[3] = value
+
+    def merge(self, other: DiscreteStats) -> None:
+        for metric, days in other._days.items():
+            mine = self._days.setdefault(metric, {})
+            for day, (total, count, low, high) in days.items():
+                stats = mine.get(day)
+                if stats is None:
+                    mine[day] = [total, count, low, high]
+                else:
+                    stats[0] += total
+                    stats[1] += count
+                    stats[2] = min(stats[2], low)
+                    stats[3] = max(stats[3], high)
 
     def days(self) -> set[int]:
         return {d for days in self._days.values() for d in days}

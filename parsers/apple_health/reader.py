@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import math
+import multiprocessing
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -62,7 +63,11 @@ class BadRecord(ValueError):
 
 
 class AppleHealthExport:
-    """Iterate over an export to get its typed records; `report` says what was read and skipped."""
+    """Iterate over an export to get its typed records; `report` says what was read and skipped.
+
+    `workers` > 1 parses chunks of the file in that many processes (parsers.apple_health.parallel);
+    inside a daemonic process (a Celery prefork worker), which may not start any, it reads alone.
+    """
 
     def __init__(
         self,
@@ -72,6 +77,8 @@ class AppleHealthExport:
         source_priority: Sequence[str] = (),
         progress: Progress | None = None,
         progress_every: int = 50_000,
+        workers: int = 1,
+        chunk_bytes: int = 8 * 1024 * 1024,
     ) -> None:
         self._source = source
         self._limits = limits or Limits()
@@ -91,82 +98,114 @@ class AppleHealthExport:
         self._discrete = DiscreteStats()
         self._sleep = SleepSegments()
         self._summaries: dict[int, dict[str, Any]] = {}
-        self._bp_seen: set[tuple[str, float]] = set()
+        self._bp_seen: set[tuple[str, datetime]] = set()
+        self._workers = workers
+        self._chunk_bytes = chunk_bytes
+        self._line_offset = 0  # a chunk read on its own: its first line's number in export.xml, less one
+        self._last_problem_line: int | None = None
 
     # --- the pass ------------------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[Item]:
-        report = self.report
         with open_export(self._source, self._limits) as (stream, size):
-            report.export_version = stream.export_version
-            report.dtd_removed = stream.dtd_removed
-            context = etree.iterparse(
-                stream,
-                events=("end",),
-                tag=_TAGS,
-                recover=True,  # repeated attributes, bad bytes: keep the rest of the file
-                resolve_entities=False,
-                no_network=True,
-                load_dtd=False,
-                remove_comments=True,
-                remove_pis=True,
-            )
-            every = self._progress_every
-            try:
-                for _, elem in context:
-                    tag = elem.tag
-                    parent = elem.getparent()
-                    if tag == "Record":
-                        if parent is not None and parent.tag == "Correlation":
-                            continue  # read with its correlation, cleared with it
-                        report.records += 1
-                        item = self._record(elem)
-                        if item is not None:
-                            yield item
-                        if self._progress is not None and report.records % every == 0:
-                            self._progress(report.records, stream.bytes_read, size)
-                    elif tag == "Workout":
-                        report.records += 1
-                        workout = self._guarded(self._workout, elem)
-                        if workout is not None:
-                            yield workout
-                    elif tag == "Correlation":
-                        report.records += 1
-                        yield from self._correlation(elem)
-                    elif tag == "ActivitySummary":
-                        report.records += 1
-                        self._guarded(self._activity_summary, elem)
-                    elif tag == "Me":
-                        report.locale = parent.get("locale") if parent is not None else None
-                        yield self._profile(elem)
-                    elem.clear(keep_tail=False)
-                    if parent is not None:
-                        while elem.getprevious() is not None:
-                            del parent[0]
-            except etree.XMLSyntaxError as error:
-                raise ExportError(
-                    "malformed_xml", f"export.xml cannot be read past line {error.lineno}: {error.msg}"
-                ) from None
-            for problem in context.error_log:
-                report.xml_problems[_XML_PROBLEMS.get(problem.type_name, problem.type_name.lower())] += 1
-                report.xml_problem_lines.append(problem.line)
-            report.bytes_read = stream.bytes_read
+            self.report.export_version = stream.export_version
+            self.report.dtd_removed = stream.dtd_removed
+            if self._workers > 1 and not multiprocessing.current_process().daemon:
+                from parsers.apple_health.parallel import read_in_parallel
+
+                items = read_in_parallel(self, stream, size, self._workers, self._chunk_bytes)
+            else:
+                hook = (lambda records: self._report_progress(records, stream, size)) if self._progress else None
+                items = self._elements(stream, hook)
+            yield from self._emit(items)
+            self.report.bytes_read = stream.bytes_read
             if not stream.ended_cleanly():
                 raise ExportError(
                     "truncated_xml",
-                    f"export.xml ends early after {report.records:,} records (line {_last_line(context)}); "
-                    "the export on the phone did not finish: export it again",
+                    f"export.xml ends early after {self.report.records:,} records "
+                    f"(line {self._last_problem_line or '?'}); the export on the phone did not finish: export it again",
                 )
             if self._progress is not None:
-                self._progress(report.records, stream.bytes_read, size)
+                self._progress(self.report.records, stream.bytes_read, size)
         yield from self._nights()
         yield from self._days()
+
+    def _report_progress(self, records: int, stream: Any, size: int, *, every: bool = False) -> None:
+        if self._progress is not None and (every or records % self._progress_every == 0):
+            self._progress(records, stream.bytes_read, size)
+
+    def _emit(self, items: Iterable[Item]) -> Iterator[Item]:
+        produced = self.report.produced
+        for item in items:
+            if isinstance(item, Measurement):
+                if item.metric.startswith("blood_pressure"):
+                    key = (item.metric, item.measured_at)
+                    if key in self._bp_seen:  # a correlation's readings are also written as top-level records
+                        continue
+                    self._bp_seen.add(key)
+                produced["measurements"] += 1
+            elif isinstance(item, Workout):
+                produced["workouts"] += 1
+            yield item
+
+    def _elements(self, stream: Any, progress: Callable[[int], None] | None = None) -> Iterator[Item]:
+        """The pass itself: yields workouts, measurements and the profile; keeps the rest for the end."""
+        report = self.report
+        context = etree.iterparse(
+            stream,
+            events=("end",),
+            tag=_TAGS,
+            recover=True,  # repeated attributes, bad bytes: keep the rest of the file
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            remove_comments=True,
+            remove_pis=True,
+        )
+        try:
+            for _, elem in context:
+                tag = elem.tag
+                parent = elem.getparent()
+                if tag == "Record":
+                    if parent is not None and parent.tag == "Correlation":
+                        continue  # read with its correlation, cleared with it
+                    report.records += 1
+                    item = self._record(elem)
+                    if item is not None:
+                        yield item
+                    if progress is not None:
+                        progress(report.records)
+                elif tag == "Workout":
+                    report.records += 1
+                    workout = self._guarded(self._workout, elem)
+                    if workout is not None:
+                        yield workout
+                elif tag == "Correlation":
+                    report.records += 1
+                    yield from self._correlation(elem)
+                elif tag == "ActivitySummary":
+                    report.records += 1
+                    self._guarded(self._activity_summary, elem)
+                elif tag == "Me":
+                    report.locale = parent.get("locale") if parent is not None else None
+                    yield self._profile(elem)
+                elem.clear(keep_tail=False)
+                if parent is not None:
+                    while elem.getprevious() is not None:
+                        del parent[0]
+        except etree.XMLSyntaxError as error:
+            line = (error.lineno or 0) + self._line_offset
+            raise ExportError("malformed_xml", f"export.xml cannot be read past line {line}: {error.msg}") from None
+        for problem in context.error_log:
+            report.xml_problems[_XML_PROBLEMS.get(problem.type_name, problem.type_name.lower())] += 1
+            report.xml_problem_lines.append(problem.line + self._line_offset)
+            self._last_problem_line = problem.line + self._line_offset
 
     def _guarded(self, handler: Callable[[Any], Any], elem: Any) -> Any:
         try:
             return handler(elem)
         except BadRecord as reason:
-            self.report.skip(f"{elem.tag}: {reason}", elem.sourceline)
+            self.report.skip(f"{elem.tag}: {reason}", elem.sourceline + self._line_offset)
             return None
 
     # --- records -------------------------------------------------------------------------------------
@@ -190,7 +229,7 @@ class AppleHealthExport:
             else:
                 self.report.unknown_types[kind] += 1
         except BadRecord as reason:
-            self.report.skip(f"{kind}: {reason}", elem.sourceline)
+            self.report.skip(f"{kind}: {reason}", elem.sourceline + self._line_offset)
         return None
 
     def _add_cumulative(self, metric: str, attrib: Any) -> None:
@@ -233,12 +272,6 @@ class AppleHealthExport:
         start, offset = self._when(attrib.get("startDate"))
         catalog = get_metric(metric)
         value = self._value(metric, attrib, marker=catalog.marker)
-        if metric.startswith("blood_pressure"):
-            key = (metric, start)
-            if key in self._bp_seen:  # a correlation's readings are also written as top-level records
-                return None
-            self._bp_seen.add(key)
-        self.report.produced["measurements"] += 1
         return Measurement(metric, round(value, 3), catalog.canonical_unit, _aware(start, offset))
 
     def _correlation(self, elem: Any) -> Iterator[Measurement]:
@@ -252,7 +285,7 @@ class AppleHealthExport:
             try:
                 item = self._measurement(hk.MEASUREMENTS[kind], child.attrib)
             except BadRecord as reason:
-                self.report.skip(f"{kind}: {reason}", child.sourceline)
+                self.report.skip(f"{kind}: {reason}", child.sourceline + self._line_offset)
                 continue
             if item is not None:
                 yield item
@@ -286,7 +319,7 @@ class AppleHealthExport:
         try:
             date_of_birth = date.fromisoformat(born) if born else None
         except ValueError:
-            self.report.skip("Me: invalid date of birth", elem.sourceline)
+            self.report.skip("Me: invalid date of birth", elem.sourceline + self._line_offset)
             date_of_birth = None
         sex = hk.BIOLOGICAL_SEX.get(elem.get("HKCharacteristicTypeIdentifierBiologicalSex", ""))
         return Profile(date_of_birth, sex)
@@ -344,7 +377,6 @@ class AppleHealthExport:
             if activity_type in {"running", "walking", "hiking"}:
                 pace = round(duration / (distance / 1000), 2)
         key = f"{hk_type}|{int(start)}|{source_name}"
-        self.report.produced["workouts"] += 1
         return Workout(
             source_activity_id=hashlib.sha256(key.encode()).hexdigest()[:32],
             activity_date=_date(int((start + offset * 60) // DAY)),
@@ -459,7 +491,9 @@ class AppleHealthExport:
     def _identify(self, attrib: Any) -> int:
         name = attrib.get("sourceName") or ""
         model = self._device(attrib.get("device")).get("model", "")
-        key = (name, model)
+        return self._register((name, model))
+
+    def _register(self, key: tuple[str, str]) -> int:
         index = self._sources.get(key)
         if index is None:
             index = self._sources[key] = len(self._source_list)
@@ -579,8 +613,3 @@ def _round(value: float | None, digits: int) -> float | None:
 def _label(hk_type: str) -> str:
     name = hk_type.removeprefix("HKWorkoutActivityType")
     return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name) or "Workout"
-
-
-def _last_line(context: Any) -> int | str:
-    lines = [p.line for p in context.error_log]
-    return lines[-1] if lines else "?"

@@ -115,6 +115,18 @@ class ImportReport:
         if line is not None and len(examples) < 5:
             examples.append(line)
 
+    def merge(self, other: ImportReport) -> None:
+        """Add what a chunk read elsewhere counted (its line numbers are already the file's)."""
+        self.records += other.records
+        self.locale = self.locale or other.locale
+        self.skipped.update(other.skipped)
+        for reason, lines in other.skipped_examples.items():
+            mine = self.skipped_examples.setdefault(reason, [])
+            mine.extend(lines[: 5 - len(mine)])
+        self.xml_problems.update(other.xml_problems)
+        self.xml_problem_lines.extend(other.xml_problem_lines[: max(0, 100 - len(self.xml_problem_lines))])
+        self.unknown_types.update(other.unknown_types)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "records": self.records,

@@ -28,6 +28,10 @@ class SleepSegments:
         if end > start:
             self._by_source.setdefault(source, []).append((start, end, offset_minutes, stage))
 
+    def merge(self, other: SleepSegments, sources: list[int]) -> None:
+        for source, segments in other._by_source.items():
+            self._by_source.setdefault(sources[source], []).extend(segments)
+
     def nights(self, rank: Callable[[int], tuple[int, str]], source_name: Callable[[int], str]) -> list[SleepNight]:
         best: dict[int, tuple[tuple[int, str], int, list[tuple[float, float, int, str]]]] = {}
         for source, segments in self._by_source.items():

@@ -26,6 +26,10 @@ class ExportError(ValueError):
         super().__init__(message)
         self.code = code
 
+    def __reduce__(self) -> tuple[type[ExportError], tuple[str, str]]:
+        # Raised in a parsing process, re-raised in the importer's: it must survive pickling.
+        return (ExportError, (self.code, str(self)))
+
 
 @dataclass(frozen=True, slots=True)
 class Limits:
@@ -90,7 +94,8 @@ class ExportStream(io.RawIOBase):
         doctype = _DOCTYPE.search(prolog)
         if doctype:
             self.dtd_removed = True
-            prolog = prolog[: doctype.start()]
+            # Its newlines stay, so line numbers in reports are export.xml's own.
+            prolog = prolog[: doctype.start()] + b"\n" * prolog.count(b"\n", doctype.start())
         return prolog + body
 
     def readable(self) -> bool:
