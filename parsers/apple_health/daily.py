@@ -6,7 +6,7 @@ the person reordered them) and, for each stretch of time, counts only the highes
 has a sample there. A lower-priority sample that partly overlaps higher-priority coverage counts for
 its uncovered share, pro rata to time. Samples that cross local midnight are split the same way.
 
-Samples are kept in compact arrays (26 bytes each), filed by day, until the end of the file, because an
+Samples are kept in compact arrays (14 bytes each), filed by day, until the end of the file, because an
 export is ordered by type and source, not by time: a day is complete only when the whole file has been
 read.
 A day with a single source, the common case, is summed without the sweep.
@@ -26,7 +26,9 @@ class CumulativeSamples:
     """Interval samples of summed quantities (steps, distance, energy, floors, exercise minutes).
 
     Samples are filed by local day as they arrive (one crossing midnight is split pro rata), so the
-    totals are computed day by day at the end with no whole-file temporaries.
+    totals are computed day by day at the end with no whole-file temporaries. Each is 14 bytes: start
+    (seconds from the day's UTC midnight, within ±2 days, so exact in single precision), duration,
+    value (single precision: seven significant digits, far below a daily total's rounding) and source.
     """
 
     def __init__(self) -> None:
@@ -49,10 +51,10 @@ class CumulativeSamples:
     def _file(self, metric: str, day: int, start: float, end: float, value: float, source: int) -> None:
         columns = self._days.get((metric, day))
         if columns is None:
-            columns = self._days[(metric, day)] = (array("d"), array("d"), array("d"), array("H"))
-        starts, ends, values, sources = columns
-        starts.append(start)
-        ends.append(end)
+            columns = self._days[(metric, day)] = (array("f"), array("f"), array("f"), array("H"))
+        starts, durations, values, sources = columns
+        starts.append(start - day * DAY)
+        durations.append(end - start)
         values.append(value)
         sources.append(source)
         self._count += 1
@@ -63,14 +65,14 @@ class CumulativeSamples:
     def merge(self, other: CumulativeSamples, sources: Sequence[int]) -> None:
         """Add `other`'s samples (a chunk read elsewhere); `sources` maps its source numbers to ours."""
         identity = all(i == s for i, s in enumerate(sources))
-        for key, (starts, ends, values, own) in other._days.items():
+        for key, (starts, durations, values, own) in other._days.items():
             mapped = own if identity else array("H", [sources[s] for s in own])
             columns = self._days.get(key)
             if columns is None:
-                self._days[key] = (starts, ends, values, mapped)
+                self._days[key] = (starts, durations, values, mapped)
             else:
                 columns[0].extend(starts)
-                columns[1].extend(ends)
+                columns[1].extend(durations)
                 columns[2].extend(values)
                 columns[3].extend(mapped)
         self._count += other._count
@@ -78,12 +80,13 @@ class CumulativeSamples:
     def daily_totals(self, metric: str, rank: Callable[[int], tuple[int, str]]) -> dict[int, float]:
         """{local day number (days since 1970-01-01): total} for `metric`, sources merged by `rank`."""
         totals: dict[int, float] = {}
-        for (name, day), (starts, ends, values, sources) in self._days.items():
+        for (name, day), (starts, durations, values, sources) in self._days.items():
             if name != metric:
                 continue
             if sources.count(sources[0]) == len(sources):  # one source: nothing to merge
                 totals[day] = math.fsum(values)
             else:
+                ends = [s + d for s, d in zip(starts, durations, strict=True)]
                 totals[day] = merge_by_priority(zip(starts, ends, values, sources, strict=True), rank)
         return totals
 

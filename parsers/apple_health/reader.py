@@ -436,7 +436,7 @@ class AppleHealthExport:
             raise BadRecord("invalid date")
         minute = self._minutes.get(text[:16])
         if minute is None:
-            if len(self._minutes) > 100_000:
+            if len(self._minutes) > 4096:  # records come in time order within a type: recent minutes suffice
                 self._minutes.clear()
             try:
                 naive = datetime.fromisoformat(text[:16])
