@@ -12,12 +12,9 @@ counted; an export that is cut short is refused before any daily total is produc
 
 from __future__ import annotations
 
-import hashlib
-import math
 import multiprocessing
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -35,18 +32,15 @@ from parsers.apple_health.records import (
 )
 from parsers.apple_health.sleep import SleepSegments
 from parsers.apple_health.source import ExportError, Limits, open_export
+from parsers.apple_health.values import BadRecord, Values, aware, day_date, day_number, number
+from parsers.apple_health.workouts import read_workout
 from parsers.vocabulary.metrics import get_metric
-from parsers.vocabulary.units import UnitError
 
 Item = Profile | Measurement | Workout | DailySummary | SleepNight
 # (records read, bytes of export.xml read, expected bytes): often enough for a bar, rarely enough to be free.
 Progress = Callable[[int, int, int], None]
 
 _TAGS = ("Record", "Correlation", "Workout", "ActivitySummary", "Me", "ExportDate")
-_EPOCH = datetime(1970, 1, 1)
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-# "hardware:Watch6,12" holds a comma: a value runs to the next ", key:" or the closing ">".
-_DEVICE_FIELD = re.compile(r"(name|manufacturer|model|hardware):(.*?)(?=, [a-z][a-z ]*:|>\s*$)")
 _XML_PROBLEMS = {
     "ERR_ATTRIBUTE_REDEFINED": "repeated_attribute",
     "ERR_INVALID_ENCODING": "invalid_utf8",
@@ -56,10 +50,6 @@ _XML_PROBLEMS = {
 # Per-sample sanity bounds where a daily column's range is not a sample's (a single SpO2 reading may be
 # lower than any plausible daily average).
 _SAMPLE_KEYS = {"spo2": "wearable_daily.spo2_min_pct"}
-
-
-class BadRecord(ValueError):
-    """A record to skip; the message is the reason counted in the report."""
 
 
 class AppleHealthExport:
@@ -88,10 +78,11 @@ class AppleHealthExport:
         self.report = ImportReport()
         self._sources: dict[tuple[str, str], int] = {}
         self._source_list: list[tuple[str, str]] = []
-        self._devices: dict[str, dict[str, str]] = {}
-        self._offsets: dict[str, int] = {}
-        self._minutes: dict[str, float] = {}
-        self._units: dict[tuple[str, str, str], tuple[float, float] | None] = {}
+        self._values = Values()
+        self._when = self._values.when
+        self._convert = self._values.convert
+        self._affine = self._values.affine
+        self._device = self._values.device
         self._scales: dict[tuple[str, str], tuple[float, float, tuple[float, float] | None]] = {}
         self._source_cache: dict[tuple[str | None, str | None], int] = {}
         self._cumulative = CumulativeSamples()
@@ -253,7 +244,7 @@ class AppleHealthExport:
             bounds = get_metric(bounds_key).valid_range if checked and bounds_key else None
             scale = self._scales[(metric, unit)] = (factor, shift, bounds)
         factor, shift, bounds = scale
-        value = _number(attrib.get("value")) * factor + shift
+        value = number(attrib.get("value")) * factor + shift
         if bounds is not None and not bounds[0] <= value <= bounds[1]:
             raise BadRecord("value out of range")
         return value
@@ -272,7 +263,7 @@ class AppleHealthExport:
         start, offset = self._when(attrib.get("startDate"))
         catalog = get_metric(metric)
         value = self._value(metric, attrib, marker=catalog.marker)
-        return Measurement(metric, round(value, 3), catalog.canonical_unit, _aware(start, offset))
+        return Measurement(metric, round(value, 3), catalog.canonical_unit, aware(start, offset))
 
     def _correlation(self, elem: Any) -> Iterator[Measurement]:
         if elem.get("type") != hk.BLOOD_PRESSURE:
@@ -292,7 +283,7 @@ class AppleHealthExport:
 
     def _activity_summary(self, elem: Any) -> None:
         try:
-            day = date.fromisoformat(elem.get("dateComponents", "")).toordinal() - _EPOCH_ORDINAL
+            day = day_number(date.fromisoformat(elem.get("dateComponents", "")))
         except ValueError:
             raise BadRecord("invalid date") from None
         summary: dict[str, Any] = {}
@@ -308,10 +299,10 @@ class AppleHealthExport:
             raw = elem.get(attribute)
             if raw is None:
                 continue
-            number = _number(raw)
+            amount = number(raw)
             target = "1" if from_unit == "1" else ("min" if from_unit == "min" else "kcal")
             factor, shift = self._affine(field, hk.apple_unit(from_unit, field), target)
-            summary[field] = number * factor + shift
+            summary[field] = amount * factor + shift
         self._summaries[day] = summary
 
     def _profile(self, elem: Any) -> Profile:
@@ -327,155 +318,19 @@ class AppleHealthExport:
     # --- workouts ------------------------------------------------------------------------------------
 
     def _workout(self, elem: Any) -> Workout:
-        attrib = elem.attrib
-        hk_type = attrib.get("workoutActivityType") or ""
-        start, offset = self._when(attrib.get("startDate"))
-        end, end_offset = self._when(attrib.get("endDate"))
-        if end < start:
-            raise BadRecord("ends before it starts")
-        source_name = attrib.get("sourceName") or ""
-        statistics: dict[str, dict[str, float | str]] = {}
-        for stat in elem.iter("WorkoutStatistics"):
-            name = (stat.get("type") or "").removeprefix("HKQuantityTypeIdentifier")
-            values: dict[str, float | str] = {"unit": stat.get("unit") or ""}
-            for field in ("sum", "average", "minimum", "maximum"):
-                if stat.get(field) is not None:
-                    values[field] = _number(stat.get(field))
-            statistics.setdefault(name, values)
-        metadata: dict[str, str] = {}
-        for entry in elem.iterchildren("MetadataEntry"):
-            metadata.setdefault(entry.get("key") or "", entry.get("value") or "")  # a key can repeat
-        events = [
-            {"type": (e.get("type") or "").removeprefix("HKWorkoutEventType"), "date": e.get("date")}
-            for e in elem.iter("WorkoutEvent")
-        ]
-        routes = [ref.get("path") for ref in elem.iter("FileReference") if ref.get("path")]
-
-        duration = end - start
-        if attrib.get("duration"):
-            duration = self._convert(
-                "duration_seconds", _number(attrib["duration"]), attrib.get("durationUnit") or "min", "s"
-            )
-        distance = self._total(attrib, "totalDistance", "distance_m", "m")
-        if distance is None:
-            sums = [s for name, s in statistics.items() if name.startswith("Distance") and "sum" in s]
-            if sums:
-                distance = self._convert("distance_m", float(sums[0]["sum"]), str(sums[0]["unit"]), "m")
-        calories = self._total(attrib, "totalEnergyBurned", "calories_kcal", "kcal")
-        energy = statistics.get("ActiveEnergyBurned")
-        if calories is None and energy and "sum" in energy:
-            calories = self._convert("calories_kcal", float(energy["sum"]), str(energy["unit"]), "kcal")
-        heart = statistics.get("HeartRate", {})
-        avg_hr = self._stat(heart, "average")
-        max_hr = self._stat(heart, "maximum")
-        elevation = self._quantity_text(metadata.get("HKElevationAscended"), "m")
-
-        activity_type = hk.ACTIVITY_TYPES.get(hk_type, "other")
-        speed = pace = None
-        if distance and duration > 0:
-            speed = round(distance / 1000 / (duration / 3600), 2)
-            if activity_type in {"running", "walking", "hiking"}:
-                pace = round(duration / (distance / 1000), 2)
-        key = f"{hk_type}|{int(start)}|{source_name}"
-        return Workout(
-            source_activity_id=hashlib.sha256(key.encode()).hexdigest()[:32],
-            activity_date=_date(int((start + offset * 60) // DAY)),
-            activity_type=activity_type,
-            activity_name=_label(hk_type),
-            start_time=_aware(start, offset),
-            end_time=_aware(end, end_offset),
-            duration_seconds=round(duration),
-            distance_m=round(distance, 2) if distance is not None else None,
-            calories_kcal=round(calories) if calories is not None else None,
-            avg_hr_bpm=round(avg_hr) if avg_hr is not None else None,
-            max_hr_bpm=round(max_hr) if max_hr is not None else None,
-            avg_speed_kmh=speed,
-            avg_pace_sec_per_km=pace,
-            elevation_gain_m=round(elevation, 2) if elevation is not None else None,
-            raw={
-                "type": hk_type,
-                "source_name": source_name,
-                "device": self._device(attrib.get("device")),
-                "statistics": statistics,
-                "events": events,
-                "routes": routes,
-                "metadata": metadata,
-            },
-        )
-
-    def _total(self, attrib: Any, name: str, field: str, unit: str) -> float | None:
-        raw = attrib.get(name)
-        if raw is None:
-            return None
-        return self._convert(field, _number(raw), attrib.get(f"{name}Unit") or unit, unit)
-
-    def _stat(self, stat: dict[str, float | str], field: str) -> float | None:
-        if field not in stat:
-            return None
-        return self._convert("heart_rate", float(stat[field]), str(stat.get("unit") or "count/min"), "/min")
-
-    def _quantity_text(self, text: str | None, unit: str) -> float | None:
-        """A metadata value that carries its unit inside the string ("418 cm")."""
-        if not text:
-            return None
-        number, _, given = text.strip().partition(" ")
-        try:
-            return self._convert("elevation", _number(number), given or unit, unit)
-        except BadRecord:
-            return None
+        return read_workout(elem, self._values)
 
     # --- values --------------------------------------------------------------------------------------
-
-    def _when(self, text: str | None) -> tuple[float, int]:
-        """(epoch seconds, UTC offset in minutes) of 'YYYY-MM-DD HH:MM:SS ±HHMM'.
-
-        Records of one minute share the date, hour and minute: that part is parsed (and validated) once
-        per minute seen, the seconds every time.
-        """
-        if not text or len(text) != 25 or text[19] != " " or text[16] != ":":
-            raise BadRecord("invalid date")
-        minute = self._minutes.get(text[:16])
-        if minute is None:
-            if len(self._minutes) > 4096:  # records come in time order within a type: recent minutes suffice
-                self._minutes.clear()
-            try:
-                naive = datetime.fromisoformat(text[:16])
-            except ValueError:
-                raise BadRecord("invalid date") from None
-            minute = self._minutes[text[:16]] = (naive - _EPOCH).total_seconds()
-        offset = self._offsets.get(text[20:])
-        if offset is None:
-            offset = self._offsets[text[20:]] = _offset(text[20:])
-        seconds = text[17:19]
-        if not seconds.isdigit() or seconds > "59":
-            raise BadRecord("invalid date")
-        return minute + int(seconds) - offset * 60, offset
 
     def _value(self, metric: str, attrib: Any, marker: str | None = None) -> float:
         """A body measurement's value in the catalog's unit, checked against the catalog's range."""
         catalog = get_metric(metric)
         unit = attrib.get("unit") or "1"
-        value = self._convert(metric, _number(attrib.get("value")), unit, catalog.canonical_unit, marker)
+        value = self._convert(metric, number(attrib.get("value")), unit, catalog.canonical_unit, marker)
         bounds = catalog.valid_range
         if bounds and not bounds[0] <= value <= bounds[1]:
             raise BadRecord("value out of range")
         return value
-
-    def _convert(self, metric: str, value: float, unit: str, canonical: str, marker: str | None = None) -> float:
-        factor, shift = self._affine(metric, hk.apple_unit(unit, metric), canonical, marker)
-        return value * factor + shift
-
-    def _affine(self, metric: str, unit: str, canonical: str, marker: str | None = None) -> tuple[float, float]:
-        key = (unit, canonical, marker or "")
-        if key not in self._units:
-            try:
-                self._units[key] = hk.affine(unit, canonical, marker)
-            except (UnitError, ValueError):
-                self._units[key] = None
-        conversion = self._units[key]
-        if conversion is None:
-            raise BadRecord(f"unit {unit!r} is not a unit of {metric}")
-        return conversion
 
     # --- sources -------------------------------------------------------------------------------------
 
@@ -499,17 +354,6 @@ class AppleHealthExport:
             index = self._sources[key] = len(self._source_list)
             self._source_list.append(key)
         return index
-
-    def _device(self, text: str | None) -> dict[str, str]:
-        """The device's identity, without HKDevice's memory address, software version or creation date."""
-        if not text:
-            return {}
-        device = self._devices.get(text)
-        if device is None:
-            if len(self._devices) > 4096:  # addresses differ between records: keep the cache bounded
-                self._devices.clear()
-            device = self._devices[text] = {k: v.strip() for k, v in _DEVICE_FIELD.findall(text)}
-        return device
 
     def rank(self, source: int) -> tuple[int, str]:
         """Lower is preferred: the caller's order first, then Apple Watch, iPhone, everything else."""
@@ -566,36 +410,7 @@ class AppleHealthExport:
             if not any(v is not None for v in values.values()) and not goals:
                 continue
             self.report.produced["days"] += 1
-            yield DailySummary(day=_date(day), **values, raw={"activity_summary": goals} if goals else {})
-
-
-def _number(text: str | None) -> float:
-    if text is None:
-        raise BadRecord("no value")
-    try:
-        number = float(text)
-    except ValueError:
-        raise BadRecord("value is not a number") from None
-    if not math.isfinite(number):
-        raise BadRecord("value is not a finite number")
-    return number
-
-
-def _offset(text: str) -> int:
-    if len(text) != 5 or text[0] not in "+-" or not text[1:].isdigit():
-        raise BadRecord("invalid date")
-    minutes = int(text[1:3]) * 60 + int(text[3:5])
-    if minutes > 14 * 60:
-        raise BadRecord("invalid date")
-    return -minutes if text[0] == "-" else minutes
-
-
-def _aware(epoch: float, offset: int) -> datetime:
-    return datetime.fromtimestamp(epoch, timezone(timedelta(minutes=offset)))
-
-
-def _date(day: int) -> date:
-    return date.fromordinal(day + _EPOCH_ORDINAL)
+            yield DailySummary(day=day_date(day), **values, raw={"activity_summary": goals} if goals else {})
 
 
 def _mean(stats: tuple[float, float, float] | None) -> float | None:
@@ -608,8 +423,3 @@ def _whole(value: float | None) -> int | None:
 
 def _round(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
-
-
-def _label(hk_type: str) -> str:
-    name = hk_type.removeprefix("HKWorkoutActivityType")
-    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name) or "Workout"
