@@ -11,7 +11,7 @@ counted; a measurement whose value is refused is skipped. Neither stops the impo
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -270,10 +270,3 @@ def _row(item: Any, user_id: uuid.UUID) -> tuple[type[Base], dict[str, Any]]:
             "measured_at": item.measured_at,
         }
     raise TypeError(f"no table for {type(item).__name__}")
-
-
-def rows_for(items: Iterable[Any], user_id: uuid.UUID) -> list[tuple[str, dict[str, Any]]]:
-    """(table, row) of each record, as the importer would write it (for checks and the push endpoint)."""
-    return [
-        (model.__tablename__, row) for model, row in (_row(i, user_id) for i in items if not isinstance(i, Profile))
-    ]
