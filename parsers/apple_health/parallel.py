@@ -40,8 +40,8 @@ def read_in_parallel(
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         for root, chunk, first_line in _chunks(stream, chunk_bytes):
             pending.append(pool.submit(parse_chunk, root, chunk, first_line, priority))
-            # A bounded queue keeps memory flat: reading waits for parsing.
-            while len(pending) > workers * 2:
+            # A bounded queue keeps memory flat: reading waits for parsing, one chunk ahead per worker.
+            while len(pending) > workers:
                 yield from _absorb(export, pending.popleft().result(), stream, size)
         while pending:
             yield from _absorb(export, pending.popleft().result(), stream, size)
