@@ -68,7 +68,7 @@ class AppleHealthExport:
         progress: Progress | None = None,
         progress_every: int = 50_000,
         workers: int = 1,
-        chunk_bytes: int = 8 * 1024 * 1024,
+        chunk_bytes: int = 4 * 1024 * 1024,
     ) -> None:
         self._source = source
         self._limits = limits or Limits()
