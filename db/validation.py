@@ -20,6 +20,7 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("wearable_daily", "resting_hr_bpm"): (20, 300),
     ("wearable_daily", "max_hr_bpm"): (20, 300),
     ("wearable_daily", "hrv_rmssd_ms"): (1, 300),
+    ("wearable_daily", "hrv_sdnn_ms"): (1, 500),
     ("wearable_daily", "steps"): (0, 100_000),
     ("wearable_daily", "spo2_avg_pct"): (70, 100),
     ("wearable_daily", "spo2_min_pct"): (50, 100),

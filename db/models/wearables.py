@@ -40,6 +40,7 @@ class WearableDaily(Base):
     resting_hr_bpm: Mapped[int | None] = small()
     max_hr_bpm: Mapped[int | None] = small()
     hrv_rmssd_ms: Mapped[Decimal | None] = num(6, 2)
+    hrv_sdnn_ms: Mapped[Decimal | None] = num(6, 2)  # Apple Health's HRV: a different statistic, never RMSSD
     steps: Mapped[int | None] = mapped_column(Integer)
     active_calories_kcal: Mapped[int | None] = small()
     total_calories_kcal: Mapped[int | None] = small()

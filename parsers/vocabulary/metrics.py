@@ -7,8 +7,9 @@ their entries have ``column=None``.
 
 Two metrics that look alike are never the same metric. HRV is the example that matters: Apple Health
 reports SDNN, Oura and Whoop report RMSSD; the two are different statistics of the same beat-to-beat
-intervals with no conversion between them. The wearable tables have RMSSD columns only, so SDNN is a
-body measurement (``hrv_sdnn``) and never lands in ``hrv_rmssd_ms`` or ``avg_hrv_ms``.
+intervals with no conversion between them. A day's SDNN has its own column (``wearable_daily.hrv_sdnn_ms``)
+and a single reading is the body measurement ``hrv_sdnn``; neither ever lands in ``hrv_rmssd_ms`` or
+``avg_hrv_ms``.
 
 `normalize_metric_value` turns a provider's value into the canonical unit and checks the range. The
 connector always states the unit: SpO2 and body fat arrive as a fraction (0.97) from some providers
@@ -85,6 +86,7 @@ def _measurement(
 
 _HR = (20.0, 300.0)  # seed 003 §6, resting heart rate; no heart rate outside it is a real reading
 _RMSSD = (1.0, 300.0)  # seed 003 §6
+_SDNN = (1.0, 500.0)  # SDNN includes slower variation than RMSSD and runs higher
 _SCORE = (0.0, 100.0)
 _DAY_MINUTES = (0.0, 1440.0)
 _SKIN_TEMP_DEVIATION = (-10.0, 10.0)
@@ -92,7 +94,7 @@ _VO2_MAX = (10.0, 100.0)
 _RESPIRATORY_RATE = (4.0, 60.0)
 _RMSSD_NOTE = (
     "RMSSD, as Oura, Whoop and Garmin report it. Apple Health's HRV is SDNN, a different statistic: it "
-    "goes to the measurement hrv_sdnn, never here."
+    "goes to hrv_sdnn_ms or the measurement hrv_sdnn, never here."
 )
 
 _CATALOG: tuple[Metric, ...] = (
@@ -107,6 +109,15 @@ _CATALOG: tuple[Metric, ...] = (
         _RMSSD,
         "Heart rate variability as the root mean square of successive RR differences, usually measured overnight.",
         _RMSSD_NOTE,
+    ),
+    _column(
+        "daily",
+        "hrv_sdnn_ms",
+        "HRV (SDNN)",
+        "ms",
+        _SDNN,
+        "Heart rate variability as the standard deviation of normal-to-normal intervals; the day's mean.",
+        "Apple Health's HRV. Not RMSSD, never converted to it, never compared with hrv_rmssd_ms.",
     ),
     _column("daily", "steps", "Steps", "1", (0.0, 100_000.0), "Steps counted over the day."),  # seed 003 §6
     _column(
@@ -415,10 +426,10 @@ _CATALOG: tuple[Metric, ...] = (
         "hrv_sdnn",
         "HRV (SDNN)",
         "ms",
-        (1.0, 500.0),
+        _SDNN,
         "Heart rate variability as the standard deviation of normal-to-normal intervals.",
-        "Apple Health reports SDNN. It is not RMSSD and is never converted to or stored as RMSSD; "
-        "the wearable tables have no SDNN column, so it is kept as a measurement. SDNN includes "
+        "Apple Health reports SDNN. It is not RMSSD and is never converted to or stored as RMSSD; a "
+        "day's mean goes to wearable_daily.hrv_sdnn_ms, a single reading here. SDNN includes "
         "slower variation than RMSSD and runs higher, hence the wider range.",
     ),
     _measurement("body_temperature", "Body temperature", "degC", (25.0, 45.0), "Core or oral body temperature."),

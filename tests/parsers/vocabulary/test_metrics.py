@@ -11,12 +11,13 @@ from parsers.vocabulary.metrics import METRICS, get_metric, normalize_metric_val
 from parsers.vocabulary.units import UnitError, normalize_unit
 
 # The metric columns of seed 003 §2.3, written out from the seed (keys, ids, timestamps, JSON and free
-# text left out).
+# text left out), plus hrv_sdnn_ms, added so that Apple Health's SDNN has a column that is not RMSSD.
 SEED_COLUMNS = {
     "wearable_daily": [
         "resting_hr_bpm",
         "max_hr_bpm",
         "hrv_rmssd_ms",
+        "hrv_sdnn_ms",
         "steps",
         "active_calories_kcal",
         "total_calories_kcal",
@@ -109,15 +110,17 @@ def test_every_entry_is_complete_and_uses_canonical_unit_spellings() -> None:
 
 
 def test_rmssd_and_sdnn_are_distinct_and_never_share_a_column() -> None:
-    sdnn = get_metric("hrv_sdnn")
+    sdnn = [get_metric("hrv_sdnn"), get_metric("wearable_daily.hrv_sdnn_ms")]
     rmssd = [get_metric("wearable_daily.hrv_rmssd_ms"), get_metric("wearable_sleep.avg_hrv_ms")]
-    assert sdnn.table == "measurements" and sdnn.column is None
+    assert sdnn[0].table == "measurements" and sdnn[0].column is None
     for metric in rmssd:
         assert "RMSSD" in metric.display_name and "SDNN" in metric.notes
-        assert metric.key != sdnn.key and metric.table != sdnn.table
-    # Every HRV entry is one statistic or the other, and SDNN has no wearable column to land in.
+        assert all(metric.column != s.column for s in sdnn)
+    for metric in sdnn:
+        assert "SDNN" in metric.display_name and "RMSSD" not in metric.display_name
+    # Every HRV entry is one statistic or the other.
     hrv = [m for m in METRICS.values() if "hrv" in m.key]
-    assert {m.key for m in hrv} == {sdnn.key, *(m.key for m in rmssd)}
+    assert {m.key for m in hrv} == {*(m.key for m in sdnn), *(m.key for m in rmssd)}
     # A unit conversion never turns one into the other: both are milliseconds and stay as given.
     assert normalize_metric_value("hrv_sdnn", 48.0, "ms") == 48.0
     assert normalize_metric_value("wearable_daily.hrv_rmssd_ms", 0.048, "s") == pytest.approx(48.0)

@@ -1,0 +1,193 @@
+"""Per-day totals the way the Health app computes them.
+
+An iPhone and an Apple Watch both count the steps of the same walk, and both write them. The Health
+app does not add the two up: it orders the sources (Apple Watch first, then iPhone, then apps, unless
+the person reordered them) and, for each stretch of time, counts only the highest-priority source that
+has a sample there. A lower-priority sample that partly overlaps higher-priority coverage counts for
+its uncovered share, pro rata to time. Samples that cross local midnight are split the same way.
+
+Samples are kept in compact arrays (14 bytes each), filed by day, until the end of the file, because an
+export is ordered by type and source, not by time: a day is complete only when the whole file has been
+read.
+A day with a single source, the common case, is summed without the sweep.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator, Sequence
+
+DAY = 86_400
+
+
+class CumulativeSamples:
+    """Interval samples of summed quantities (steps, distance, energy, floors, exercise minutes).
+
+    Samples are filed by local day as they arrive (one crossing midnight is split pro rata), so the
+    totals are computed day by day at the end with no whole-file temporaries. Each is 14 bytes: start
+    (seconds from the day's UTC midnight, within ±2 days, so exact in single precision), duration,
+    value (single precision: seven significant digits, far below a daily total's rounding) and source.
+    """
+
+    def __init__(self) -> None:
+        self._days: dict[tuple[str, int], tuple[array, array, array, array]] = {}
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def add(self, metric: str, start: float, end: float, offset_minutes: int, value: float, source: int) -> None:
+        shift = offset_minutes * 60
+        day = int((start + shift) // DAY)
+        # A sample ending exactly at midnight belongs wholly to the day before.
+        if end > start and int((end + shift - 1e-6) // DAY) != day:
+            for piece_day, piece_start, piece_end, piece_value in _split_at_midnight(start, end, value, shift):
+                self._file(metric, piece_day, piece_start, piece_end, piece_value, source)
+            return
+        self._file(metric, day, start, end, value, source)
+
+    def _file(self, metric: str, day: int, start: float, end: float, value: float, source: int) -> None:
+        columns = self._days.get((metric, day))
+        if columns is None:
+            columns = self._days[(metric, day)] = (array("f"), array("f"), array("f"), array("H"))
+        starts, durations, values, sources = columns
+        starts.append(start - day * DAY)
+        durations.append(end - start)
+        values.append(value)
+        sources.append(source)
+        self._count += 1
+
+    def metrics(self) -> list[str]:
+        return sorted({metric for metric, _ in self._days})
+
+    def merge(self, other: CumulativeSamples, sources: Sequence[int]) -> None:
+        """Add `other`'s samples (a chunk read elsewhere); `sources` maps its source numbers to ours."""
+        identity = all(i == s for i, s in enumerate(sources))
+        for key, (starts, durations, values, own) in other._days.items():
+            mapped = own if identity else array("H", [sources[s] for s in own])
+            columns = self._days.get(key)
+            if columns is None:
+                self._days[key] = (starts, durations, values, mapped)
+            else:
+                columns[0].extend(starts)
+                columns[1].extend(durations)
+                columns[2].extend(values)
+                columns[3].extend(mapped)
+        self._count += other._count
+
+    def daily_totals(self, metric: str, rank: Callable[[int], tuple[int, str]]) -> dict[int, float]:
+        """{local day number (days since 1970-01-01): total} for `metric`, sources merged by `rank`."""
+        totals: dict[int, float] = {}
+        for (name, day), (starts, durations, values, sources) in self._days.items():
+            if name != metric:
+                continue
+            if sources.count(sources[0]) == len(sources):  # one source: nothing to merge
+                totals[day] = math.fsum(values)
+            else:
+                ends = [s + d for s, d in zip(starts, durations, strict=True)]
+                totals[day] = merge_by_priority(zip(starts, ends, values, sources, strict=True), rank)
+        return totals
+
+
+def _split_at_midnight(
+    start: float, end: float, value: float, shift: float
+) -> Iterator[tuple[int, float, float, float]]:
+    span = end - start
+    while start < end:
+        day = math.floor((start + shift) / DAY)
+        piece_end = min(end, (day + 1) * DAY - shift)
+        yield day, start, piece_end, value * (piece_end - start) / span
+        start = piece_end
+
+
+def merge_by_priority(
+    samples: Iterable[tuple[float, float, float, int]], rank: Callable[[int], tuple[int, str]]
+) -> float:
+    """Sum of (start, end, value, source) samples, each stretch of time counted for its best source only."""
+    by_source: dict[int, list[tuple[float, float, float]]] = {}
+    for start, end, value, source in samples:
+        by_source.setdefault(source, []).append((start, end, value))
+    covered_starts: list[float] = []
+    covered_ends: list[float] = []
+    total = 0.0
+    for source in sorted(by_source, key=rank):
+        own = by_source[source]
+        for start, end, value in own:
+            if end > start:
+                overlap = _overlap(start, end, covered_starts, covered_ends)
+                total += value * (1.0 - overlap / (end - start))
+            elif not _inside(start, covered_starts, covered_ends):
+                total += value
+        covered_starts, covered_ends = _union(covered_starts, covered_ends, [(s, e) for s, e, _ in own if e > s])
+    return total
+
+
+def _overlap(start: float, end: float, starts: Sequence[float], ends: Sequence[float]) -> float:
+    i = bisect_right(ends, start)
+    overlap = 0.0
+    while i < len(starts) and starts[i] < end:
+        overlap += min(end, ends[i]) - max(start, starts[i])
+        i += 1
+    return overlap
+
+
+def _inside(instant: float, starts: Sequence[float], ends: Sequence[float]) -> bool:
+    i = bisect_right(starts, instant) - 1
+    return i >= 0 and instant < ends[i]
+
+
+def _union(starts: list[float], ends: list[float], more: list[tuple[float, float]]) -> tuple[list[float], list[float]]:
+    merged_starts: list[float] = []
+    merged_ends: list[float] = []
+    for start, end in sorted([*zip(starts, ends, strict=True), *more]):
+        if merged_ends and start <= merged_ends[-1]:
+            merged_ends[-1] = max(merged_ends[-1], end)
+        else:
+            merged_starts.append(start)
+            merged_ends.append(end)
+    return merged_starts, merged_ends
+
+
+class DiscreteStats:
+    """Running per-day mean, minimum and maximum of point samples (heart rate, SpO2, HRV…)."""
+
+    def __init__(self) -> None:
+        self._days: dict[str, dict[int, list[float]]] = {}
+
+    def add(self, metric: str, day: int, value: float) -> None:
+        days = self._days.setdefault(metric, {})
+        stats = days.get(day)
+        if stats is None:
+            days[day] = [value, 1.0, value, value]
+        else:
+            stats[0] += value
+            stats[1] += 1.0
+            if value < stats[2]:
+                stats[2] = value
+            if value > stats[3]:
+                stats[3] = value
+
+    def merge(self, other: DiscreteStats) -> None:
+        for metric, days in other._days.items():
+            mine = self._days.setdefault(metric, {})
+            for day, (total, count, low, high) in days.items():
+                stats = mine.get(day)
+                if stats is None:
+                    mine[day] = [total, count, low, high]
+                else:
+                    stats[0] += total
+                    stats[1] += count
+                    stats[2] = min(stats[2], low)
+                    stats[3] = max(stats[3], high)
+
+    def days(self) -> set[int]:
+        return {d for days in self._days.values() for d in days}
+
+    def get(self, metric: str, day: int) -> tuple[float, float, float] | None:
+        """(mean, minimum, maximum) of `metric` on `day`, or None."""
+        stats = self._days.get(metric, {}).get(day)
+        if stats is None:
+            return None
+        return stats[0] / stats[1], stats[2], stats[3]

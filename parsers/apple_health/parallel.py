@@ -1,0 +1,123 @@
+"""Reading export.xml on several cores.
+
+The main process decompresses the zip member and cuts the document into chunks of whole top-level
+elements: Apple writes one per line, indented by one space, and their children by more, so a cut
+before "\\n <Record", "\\n <Workout"… never splits an element. Each chunk is parsed in a worker process by
+the same code as the sequential pass (wrapped in the root element's own start tag), and its compact
+results are merged in file order. A document laid out otherwise (no such boundary within
+`MAX_CHUNK_FACTOR` chunks) is refused with a clear error; the sequential pass reads any layout.
+
+Worker processes are spawned, never forked: the importer's process holds database connections.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import re
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from parsers.apple_health.source import ExportError
+
+if TYPE_CHECKING:
+    from parsers.apple_health.reader import AppleHealthExport, Item
+
+_BOUNDARY = re.compile(rb"\n <(?:Record|Workout|Correlation|ActivitySummary|ClinicalRecord|Audiogram)[\s/>]")
+_ROOT = re.compile(rb"<HealthData[^>]*>")
+_END = re.compile(rb"</HealthData>\s*$")
+MAX_CHUNK_FACTOR = 8
+
+
+def read_in_parallel(
+    export: AppleHealthExport, stream: Any, size: int, workers: int, chunk_bytes: int
+) -> Iterator[Item]:
+    context = multiprocessing.get_context("spawn")
+    priority = sorted(export._priority, key=export._priority.__getitem__)
+    pending: deque[Future[Any]] = deque()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        for root, chunk, first_line in _chunks(stream, chunk_bytes):
+            pending.append(pool.submit(parse_chunk, root, chunk, first_line, priority))
+            # A bounded queue keeps memory flat: reading waits for parsing, one chunk ahead per worker.
+            while len(pending) > workers:
+                yield from _absorb(export, pending.popleft().result(), stream, size)
+        while pending:
+            yield from _absorb(export, pending.popleft().result(), stream, size)
+
+
+def _chunks(stream: Any, chunk_bytes: int) -> Iterator[tuple[bytes, bytes, int]]:
+    """(root start tag, chunk of whole elements, line number in export.xml of the chunk's first byte)."""
+    buffer = bytearray()
+    root = None
+    while root is None:
+        data = stream.read(chunk_bytes)
+        buffer += data
+        root = _ROOT.search(buffer)
+        if root is None and not data:
+            raise ExportError("not_health_export", "export.xml has no <HealthData> element: not an Apple Health export")
+    tag = bytes(buffer[root.start() : root.end()])
+    line = 1 + buffer.count(b"\n", 0, root.end())
+    del buffer[: root.end()]
+    while True:
+        data = stream.read(chunk_bytes)
+        buffer += data
+        if not data:
+            end = _END.search(buffer)
+            yield tag, bytes(buffer[: end.start()] if end else buffer), line
+            return
+        if len(buffer) < chunk_bytes:
+            continue
+        cut = _last_boundary(buffer, max(0, len(buffer) - chunk_bytes // 4)) or _last_boundary(buffer, 0)
+        if not cut:
+            if len(buffer) > MAX_CHUNK_FACTOR * chunk_bytes:
+                raise ExportError(
+                    "unexpected_layout",
+                    "export.xml is not laid out one element a line as Apple writes it; "
+                    "import it without parallel reading",
+                )
+            continue
+        yield tag, bytes(buffer[:cut]), line
+        line += buffer.count(b"\n", 0, cut)
+        del buffer[:cut]
+
+
+def _last_boundary(buffer: bytearray, start: int) -> int:
+    """Offset of the last top-level element's start at or after `start`; 0 if there is none."""
+    last = 0
+    for match in _BOUNDARY.finditer(buffer, start):
+        last = match.start()
+    return last
+
+
+def parse_chunk(root: bytes, chunk: bytes, first_line: int, priority: list[str]) -> tuple[Any, list[Item]]:
+    """In a worker: read one chunk with the sequential code; return its items and what it accumulated."""
+    from parsers.apple_health.reader import AppleHealthExport
+
+    export = AppleHealthExport(io.BytesIO(), source_priority=priority)
+    export._line_offset = first_line - 1
+    items = list(export._elements(io.BytesIO(root + chunk + b"</HealthData>")))
+    state = (
+        export.report,
+        export._source_list,
+        export._cumulative,
+        export._discrete,
+        export._sleep,
+        export._summaries,
+        export._last_problem_line,
+    )
+    return state, items
+
+
+def _absorb(export: AppleHealthExport, result: tuple[Any, list[Item]], stream: Any, size: int) -> Iterator[Item]:
+    (report, sources, cumulative, discrete, sleep, summaries, last_problem_line), items = result
+    mapping = [export._register(key) for key in sources]
+    export.report.merge(report)
+    export._cumulative.merge(cumulative, mapping)
+    export._discrete.merge(discrete)
+    export._sleep.merge(sleep, mapping)
+    export._summaries.update(summaries)
+    export._last_problem_line = last_problem_line or export._last_problem_line
+    export._report_progress(export.report.records, stream, size, every=True)
+    yield from items
