@@ -48,7 +48,10 @@ MIN_IDLE_WAIT = 0.005
 # Serialises creating kombu's tables when several processes meet a fresh database at once.
 _TABLES_LOCK = 7236150003
 
-TRANSPORT_ALIASES.setdefault(SCHEME, f"{__name__}:Transport")
+# `sqla+` URLs name kombu's stock transport, which reads the same tables; serve them with this one too.
+# The alias, not a rewritten URL: Celery reads CELERY_BROKER_URL from the environment over any setting.
+for _scheme in (SCHEME, *(prefix.rstrip("+") for prefix in STOCK_SCHEMES)):
+    TRANSPORT_ALIASES[_scheme] = f"{__name__}:Transport"
 
 
 def broker_url(database_url: str) -> str:
