@@ -85,18 +85,10 @@ def _beat(args: argparse.Namespace) -> int:
 def _jobs(args: argparse.Namespace) -> int:
     from db import jobs
     from db.engine import worker_scope
+    from workers.commands.users import user_id_for
 
     with worker_scope() as session:
-        user_id = None
-        if args.user:
-            from sqlalchemy import select
-
-            from db.models import User
-
-            user_id = session.scalar(select(User.user_id).where(User.email == args.user.strip().lower()))
-            if user_id is None:
-                print(f"no user with email {args.user}")
-                return 1
+        user_id = user_id_for(session, args.user) if args.user else None
         rows = jobs.recent(session, limit=args.limit, user_id=user_id)
         if not rows:
             print("no jobs yet")
@@ -178,6 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = sub.add_parser("doctor", help="check database, broker, migrations and configuration")
     doctor.set_defaults(func=_doctor)
+
+    from workers.commands import register_all
+
+    register_all(sub)
     return parser
 
 

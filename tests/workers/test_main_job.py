@@ -36,8 +36,10 @@ def test_vitalis_run_takes_a_job_through_an_embedded_database_and_the_database_b
     jobs = _vitalis(home, "jobs", "--user", "demo@vitalis.local")
     assert jobs.returncode == 0, jobs.stderr
     assert jobs.stdout.count("succeeded") == 2
-    assert (
-        _vitalis(home, "jobs", "--user", "nobody@example.org").stdout.strip() == "no user with email nobody@example.org"
+    nobody = _vitalis(home, "jobs", "--user", "nobody@example.org")
+    assert nobody.returncode == 1
+    assert nobody.stderr.strip() == (
+        "vitalis: no user with email nobody@example.org: add one with `vitalis users add nobody@example.org`"
     )
 
     doctor = _vitalis(home, "doctor")
