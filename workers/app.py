@@ -6,12 +6,16 @@ resolved when Celery first reads its configuration (which, on the embedded defau
 
 from __future__ import annotations
 
+import importlib
 import warnings
 
 from celery import Celery, signals
 from celery.exceptions import CPendingDeprecationWarning
 
 from workers import dbtransport
+
+# Modules whose shared tasks every app registers: one per area.
+TASK_MODULES = ("workers.tasks",)
 
 
 def make_app(broker_url: str | None = None, result_backend: str | None = None) -> Celery:
@@ -24,7 +28,8 @@ def make_app(broker_url: str | None = None, result_backend: str | None = None) -
     if result_backend:
         app.conf.result_backend = result_backend
     app.on_after_configure.connect(_resolve_broker, sender=app, weak=False)
-    import workers.tasks  # noqa: F401  (registers the shared tasks)
+    for module in TASK_MODULES:  # registers the shared tasks
+        importlib.import_module(module)
     from workers.delivery import SweepStep
 
     app.steps["worker"].add(SweepStep)  # enabled per workers.delivery.sweep_in_worker

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from argparse import _SubParsersAction
 
-AREAS = ("workers.commands.users",)
+AREAS = ("workers.commands.users", "workers.commands.imports")
 
 
 def register_all(sub: _SubParsersAction) -> None:
