@@ -15,7 +15,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from celery import shared_task
+from celery import Celery, shared_task
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -60,12 +60,15 @@ def parse_lab_report(self: JobTask, job_id: str) -> dict[str, Any]:
     return self.run_job(job_id, work)
 
 
-def enqueue_lab_report(user_id: uuid.UUID, document_id: uuid.UUID, *, use_llm: bool | None = None) -> uuid.UUID:
-    """Queue the parse of a stored document; returns the job id."""
+def enqueue_lab_report(
+    user_id: uuid.UUID, document_id: uuid.UUID, *, use_llm: bool | None = None, app: Celery | None = None
+) -> uuid.UUID:
+    """Queue the parse of a stored document (on `app`, default workers.app); returns the job id."""
     from workers.tasks import enqueue
 
+    task = app.tasks[TASK_NAME] if app is not None else TASK_NAME
     payload = {"document_id": str(document_id), "llm": use_llm, "ask_llm": False}
-    return enqueue(TASK_NAME, JobType.DOCUMENT_PARSE, user_id=user_id, source=DataSource.LAB_REPORT, payload=payload)
+    return enqueue(task, JobType.DOCUMENT_PARSE, user_id=user_id, source=DataSource.LAB_REPORT, payload=payload)
 
 
 def parse_lab_document(
