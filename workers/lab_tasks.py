@@ -92,7 +92,8 @@ def parse_lab_document(
     reader = llm_reader(use_llm)
     store = document_store()
     with user_scope(user_id, role=WORKER_ROLE, request_id=request_id) as session:
-        document = session.get(Document, document_id)
+        # Locked, as parse_document locks it: a parse and a confirmation of one document take turns.
+        document = session.get(Document, document_id, with_for_update=True)
         if document is None:
             raise DocumentError(f"no document {document_id} for this user")
         if document.confirmed_at is None:
