@@ -108,6 +108,9 @@ def _jobs(args: argparse.Namespace) -> int:
 def _summary(result: dict | None) -> str:
     if not result:
         return ""
+    progress = result.get("progress")  # a running job's {"stage", "done", "total"}
+    if isinstance(progress, dict) and {"done", "total"} <= progress.keys():
+        return f"{progress.get('stage', 'progress')}: {progress['done']} of {progress['total']}"
     return ", ".join(f"{k}={v}" for k, v in result.items() if isinstance(v, int | float | str))
 
 
