@@ -44,7 +44,6 @@ def _write(job_id: uuid.UUID, **values: Any) -> None:
 @shared_task(bind=True, base=JobTask, name=BATCH_TASK)
 def run_batch(self: JobTask, job_id: str) -> dict[str, Any]:
     """payload: user_ids (list of ids), today (YYYY-MM-DD)."""
-    reasons: list[str] = []
 
     def work(job: jobs.JobSnapshot) -> dict[str, Any]:
         payload = job.payload if isinstance(job.payload, dict) else {}
@@ -55,13 +54,14 @@ def run_batch(self: JobTask, job_id: str) -> dict[str, Any]:
             raise ValueError("payload needs user_ids (a list of user ids) and today (YYYY-MM-DD)") from None
         before = job.result or {}
         earlier, failed = before.get("counts", {}), list(before.get("failed", []))
+        reasons = dict(before.get("reasons", {}))
         given_up = {f["user_id"] for f in failed}  # failed for good on an earlier attempt: not run again
         last_note = [0.0]
 
         def progress(done: int, of: int) -> None:
             if time.monotonic() - last_note[0] >= PROGRESS_EVERY_SECONDS:
                 last_note[0] = time.monotonic()
-                _write(job.job_id, result={"progress": {"done": done, "of": of}, "counts": earlier, "failed": failed})
+                _write(job.job_id, result={**before, "progress": {"done": done, "of": of}})
 
         todo = [u for u in user_ids if str(u) not in given_up]
         from workers.nightly_insights import run_users  # numpy and scipy load with the first batch
@@ -71,17 +71,16 @@ def run_batch(self: JobTask, job_id: str) -> dict[str, Any]:
         retry = job.attempts < job.max_attempts
         retrying = [u for u in report.failed if u.transient and retry]
         failed += [{"user_id": str(u.user_id), "error": u.kind} for u in report.failed if u not in retrying]
-        reasons.extend(f"user {u.user_id}: {u.error}" for u in report.failed if u not in retrying)
+        reasons.update({str(u.user_id): u.error for u in report.failed if u not in retrying})
         counts["users"], counts["failed"] = len(user_ids), len(failed)
         counts["skipped"] = len(user_ids) - counts["analysed"] - len(failed) - len(retrying)
         if retrying:
             # What this attempt finished is kept: the next attempt adds to it and runs only those left.
-            _write(job.job_id, result={"counts": counts, "failed": failed})
+            _write(job.job_id, result={"counts": counts, "failed": failed, "reasons": reasons})
             raise TransientError(f"{len(retrying)} of {len(todo)} users hit a transient error ({retrying[0].kind})")
-        return {"counts": counts, "failed": failed, "seconds": round(report.seconds, 2)}
+        result = {"counts": counts, "failed": failed, "seconds": round(report.seconds, 2)}
+        return result | ({"reasons": reasons} if reasons else {})
 
     result = self.run_job(job_id, work)
-    if reasons:
-        # In words on the job row only (a reason may quote a value); the result names the error's kind.
-        _write(uuid.UUID(job_id), error_message="; ".join(reasons)[: jobs.ERROR_LIMIT])
-    return result
+    # The reasons in words stay on the job row (one may quote a value); Celery's result store gets the kinds.
+    return {k: v for k, v in result.items() if k != "reasons"}
