@@ -445,17 +445,19 @@ def _night(app, engine, label: str, users: int, worker_pid: int) -> None:
                     break
         time.sleep(0.05)
     wall, spent = time.perf_counter() - started, cpu() - cpu0
-    rate = max(analysed, 1) / wall
+    if not analysed:
+        print(f"{label}: the nightly job finished in {wall:.1f} s and queued {total - 1} batch jobs")
+        return
+    rate = analysed / wall
     print(f"{label}: {total - 1} batch jobs, {analysed} users analysed ({failed} failed) in {wall:.1f} s →"
           f" {analysed / wall:.1f} users/s end to end, {wall / max(analysed, 1) * 1000:.0f} ms per user;"
           f" workers' CPU {spent / max(analysed, 1) * 1000:.0f} ms per user; insights inserted {inserted},"
           f" unchanged {unchanged}")  # fmt: skip
     print(f"  workers' peak RSS {sum(peak.values()) / 1024:.0f} MiB over {len(peak)} processes"
           f" (largest {max(peak.values()) / 1024:.0f} MiB)")  # fmt: skip
-    if analysed:
-        print(f"  extrapolated, {TARGET_USERS:,} users on {CORES} cores: {TARGET_USERS / rate / 60:.0f} min wall at"
-              f" this rate (database and workers on this shared machine); from the workers' CPU alone"
-              f" {TARGET_USERS * spent / analysed / CORES / 60:.0f} min")  # fmt: skip
+    print(f"  extrapolated, {TARGET_USERS:,} users on {CORES} cores: {TARGET_USERS / rate / 60:.0f} min wall at"
+          f" this rate (database and workers on this shared machine); from the workers' CPU alone"
+          f" {TARGET_USERS * spent / analysed / CORES / 60:.0f} min")  # fmt: skip
 
 
 def main_workers(users: int = 40, batch: int = 10) -> None:
