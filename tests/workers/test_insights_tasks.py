@@ -223,3 +223,32 @@ def test_insights_run_for_one_user_at_the_terminal(engine, people, capsys, monke
 
     assert main(["insights", "run", "--user", "nobody@example.org"]) == 1
     assert "vitalis users add nobody@example.org" in capsys.readouterr().err
+
+
+def test_users_already_in_an_unfinished_batch_are_not_queued_again(app, people) -> None:
+    from workers.nightly_insights import fan_out
+
+    waiting, *others = people
+    with worker_scope() as s:  # a batch still queued from an earlier night (its message on its way)
+        earlier = jobs.create(s, job_type=JobType.INSIGHTS, payload={"user_ids": [str(waiting)], "today": "x"})
+    try:
+        nightly_id = uuid.uuid4()
+        fanned = fan_out(app, nightly_id, today(), 2)
+        assert fanned["in_unfinished_batches"] >= 1
+        batches = batch_jobs(nightly_id)
+        queued = {u for b in batches for u in b.payload["user_ids"]}
+        assert str(waiting) not in queued and {str(u) for u in others} <= queued
+        wait_finished([b.job_id for b in batches])
+    finally:
+        with worker_scope() as s:
+            s.execute(update(IngestionJob).where(IngestionJob.job_id == earlier).values(status=JobStatus.CANCELED))
+
+
+def test_insights_run_for_everyone_due_at_the_terminal(engine, people, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "160")
+    assert main(["insights", "run", "--batch-size", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "0 failed" in out
+    assert all(computed(u) for u in people)
+    assert main(["insights", "run"]) == 0
+    assert "up to date" in capsys.readouterr().out
