@@ -78,6 +78,10 @@ vitalis_sweep_interval_seconds = float(os.environ.get("VITALIS_SWEEP_INTERVAL_SE
 vitalis_resend_after_seconds = float(os.environ.get("VITALIS_RESEND_AFTER_SECONDS", 300))
 vitalis_sweep_in_worker = os.environ.get("VITALIS_SWEEP_IN_WORKER") or None
 
+# The nightly insights run queues one job per this many users (workers.nightly_insights): a batch is
+# loaded in a handful of queries whatever its size, and holds ~0.7 MB per user of 5-year arrays.
+vitalis_insights_batch_size = int(os.environ.get("VITALIS_INSIGHTS_BATCH_SIZE", 100))
+
 beat_schedule = {
     "nightly": {
         "task": "vitalis.nightly",

@@ -8,9 +8,8 @@ goal alerts), in one process and in a pool of one process per core, and the stra
 (scipy.stats.pearsonr and spearmanr per pair per lag in a loop) on a subset of the same users. It
 reports recall of the planted links and the observed false-discovery rate on the null pairs.
 
-Engine only: loading from and writing to PostgreSQL, and running through Celery workers, are not
-timed here (the Celery tasks are not wired yet). The machine may be shared: the load average is
-printed before and after, and figures are wall-clock.
+The default run times the engine only. The machine may be shared: the load average is printed before
+and after, and figures are wall-clock.
 
 Run by hand: `python benchmarks/insights.py [users] [naive_users]` (defaults 400 and 8).
 
@@ -19,6 +18,13 @@ PostgreSQL of DATABASE_URL (migrated first; use a database of its own) and times
 user without Celery: loading a batch with insights.load (set-based, as the analytics role), analyzing,
 and writing insights and alerts in each user's scope (insights.store), first night and an identical
 re-run. Its users are deleted at the end.
+
+`python benchmarks/insights.py --workers [users] [batch]` (defaults 40 and 10) runs the nightly job end
+to end through real workers: it stores generated users in the database of DATABASE_URL (as --db does),
+starts `vitalis worker -c 2` (prefork, two processes; the database broker, or Redis with REDIS_URL),
+sends `vitalis.nightly` and waits until every batch job it queued is finished. It prints users/s from
+the nightly's start to the last batch's end, the workers' CPU per user and peak memory, and the
+extrapolation to 100,000 users; then the same with every user due again and nothing changed.
 """
 
 from __future__ import annotations
@@ -404,8 +410,107 @@ def main_db(users: int = 20, batch: int = 10) -> None:
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 
+def _night(app, engine, label: str, users: int, worker_pid: int) -> None:
+    from sqlalchemy import text
+
+    from benchmarks.bench_jobs import cpu_seconds, process_tree, rss_kib
+    from db.models.enums import JobType
+    from workers.tasks import enqueue
+
+    def cpu() -> float:
+        return sum(cpu_seconds(pid) for pid in process_tree(worker_pid))
+
+    cpu0, started = cpu(), time.perf_counter()
+    nightly = enqueue(app.tasks["vitalis.nightly"], JobType.NIGHTLY)
+    peak: dict[int, int] = {}
+    query = text("""
+        SELECT count(*) FILTER (WHERE status IN ('succeeded', 'failed')), count(*),
+               coalesce(sum((result -> 'counts' ->> 'analysed')::int), 0),
+               coalesce(sum((result -> 'counts' ->> 'failed')::int), 0),
+               coalesce(sum((result -> 'counts' ->> 'inserted')::int), 0),
+               coalesce(sum((result -> 'counts' ->> 'unchanged')::int), 0),
+               max(completed_at) - min(started_at)
+        FROM ingestion_jobs WHERE job_id = :n OR payload ->> 'nightly' = :text_n""")
+    while True:
+        for pid in process_tree(worker_pid):
+            peak[pid] = max(peak.get(pid, 0), rss_kib(pid))
+        with engine.connect() as conn:
+            done, total, analysed, failed, inserted, unchanged, _ = conn.execute(
+                query, {"n": nightly, "text_n": str(nightly)}
+            ).one()
+        if total and done == total and total > 0:
+            with engine.connect() as conn:
+                fanned = conn.execute(text("SELECT result FROM ingestion_jobs WHERE job_id = :n"), {"n": nightly})
+                if fanned.scalar() is not None:
+                    break
+        time.sleep(0.05)
+    wall, spent = time.perf_counter() - started, cpu() - cpu0
+    if not analysed:
+        print(f"{label}: the nightly job finished in {wall:.1f} s and queued {total - 1} batch jobs")
+        return
+    rate = analysed / wall
+    print(f"{label}: {total - 1} batch jobs, {analysed} users analysed ({failed} failed) in {wall:.1f} s →"
+          f" {analysed / wall:.1f} users/s end to end, {wall / max(analysed, 1) * 1000:.0f} ms per user;"
+          f" workers' CPU {spent / max(analysed, 1) * 1000:.0f} ms per user; insights inserted {inserted},"
+          f" unchanged {unchanged}")  # fmt: skip
+    print(f"  workers' peak RSS {sum(peak.values()) / 1024:.0f} MiB over {len(peak)} processes"
+          f" (largest {max(peak.values()) / 1024:.0f} MiB)")  # fmt: skip
+    print(f"  extrapolated, {TARGET_USERS:,} users on {CORES} cores: {TARGET_USERS / rate / 60:.0f} min wall at"
+          f" this rate (database and workers on this shared machine); from the workers' CPU alone"
+          f" {TARGET_USERS * spent / analysed / CORES / 60:.0f} min")  # fmt: skip
+
+
+def main_workers(users: int = 40, batch: int = 10) -> None:
+    import signal
+    import tempfile
+    from pathlib import Path
+
+    from sqlalchemy import delete, select, text
+
+    from benchmarks.bench_jobs import start_worker
+    from db import migrate
+    from db.engine import admin_scope, get_engine
+    from db.models import Account, User
+    from db.partitions import ensure_years
+    from workers.app import make_app
+
+    if not os.environ.get("DATABASE_URL"):
+        sys.exit("--workers needs DATABASE_URL (a PostgreSQL database of its own: it is migrated and written to)")
+    migrate.upgrade()
+    engine = get_engine()
+    ensure_years(engine, range(TODAY.year - 5, TODAY.year + 1))
+    broker = os.environ.get("REDIS_URL")
+    print(f"nightly insights through real workers: {users} users × {DAYS} days, batches of {batch},"
+          f" broker {'Redis' if broker else 'the database'}; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    started = time.perf_counter()
+    with admin_scope() as session:
+        ids = store_users(session, users)
+    print(f"stored the users' data in {time.perf_counter() - started:.0f} s (not counted)")
+    env = dict(os.environ, VITALIS_INSIGHTS_BATCH_SIZE=str(batch))
+    env["PYTHONWARNINGS"] = "ignore:You're running the worker with superuser privileges"
+    app = make_app(broker_url=broker, result_backend=broker)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            worker = start_worker(env, Path(tmp) / "worker.log")
+            try:
+                _night(app, engine, "first night", users, worker.pid)
+                _night(app, engine, "next night, nothing due", users, worker.pid)
+                with admin_scope() as session:  # every user due again, their data unchanged
+                    session.execute(text("UPDATE insight_runs SET valid_until = NULL, computed_at = NULL"))
+                _night(app, engine, "every user due again, data unchanged", users, worker.pid)
+            finally:
+                worker.send_signal(signal.SIGTERM)
+                worker.wait(timeout=60)
+    finally:
+        with admin_scope() as session:
+            accounts = session.scalars(select(User.account_id).where(User.user_id.in_(ids))).all()
+            session.execute(delete(Account).where(Account.account_id.in_(accounts)))
+
+
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--db"]:
+    if sys.argv[1:2] == ["--workers"]:
+        main_workers(*(int(a) for a in sys.argv[2:4]))
+    elif sys.argv[1:2] == ["--db"]:
         main_db(*(int(a) for a in sys.argv[2:4]))
     else:
         main(*(int(a) for a in sys.argv[1:3]))

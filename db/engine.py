@@ -83,6 +83,15 @@ def worker_scope(*, request_id: uuid.UUID | str | None = None, engine: Engine | 
 
 
 @contextmanager
+def analytics_scope(*, engine: Engine | None = None) -> Iterator[Session]:
+    """A read-only transaction over every user's data: set-based reads for many users at once (the
+    nightly run's batch loading). The read-only role, no current user, one snapshot for all its queries,
+    and a transaction that refuses writes: what is read for a person is written back in their own scope."""
+    with _scope(engine, role=READONLY_ROLE, user_id=None, request_id=None, read_only_snapshot=True) as session:
+        yield session
+
+
+@contextmanager
 def admin_scope(engine: Engine | None = None) -> Iterator[Session]:
     """A transaction as the connecting (owner) role: migrations' data steps, reference data, maintenance."""
     with _scope(engine, role=None, user_id=None, request_id=None) as session:
@@ -91,11 +100,18 @@ def admin_scope(engine: Engine | None = None) -> Iterator[Session]:
 
 @contextmanager
 def _scope(
-    engine: Engine | None, *, role: str | None, user_id: str | None, request_id: uuid.UUID | str | None
+    engine: Engine | None,
+    *,
+    role: str | None,
+    user_id: str | None,
+    request_id: uuid.UUID | str | None,
+    read_only_snapshot: bool = False,
 ) -> Iterator[Session]:
     session = _sessionmaker(engine or get_engine())()
     try:
         with session.begin():
+            if read_only_snapshot:  # must come before the transaction's first query
+                session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
             if role is not None:
                 if role not in ROLES:
                     raise ValueError(f"unknown database role {role!r}; expected one of {', '.join(ROLES)}")

@@ -59,6 +59,9 @@ def create_user(session: Session, email: str | None = None) -> uuid.UUID:
     return user.user_id
 
 
+# Tables whose row for a person the database makes itself when other rows of theirs change.
+MADE_BY_TRIGGERS = {"insight_runs"}
+
 # Values for NOT NULL columns whose CHECK constraints a generic value would break.
 COLUMN_VALUES = {
     ("goals", "metric_type"): "custom",
@@ -152,6 +155,13 @@ def insert_row(session: Session, table_name: str, user_id: uuid.UUID, made: dict
         return made[table_name]
     table = Base.metadata.tables[table_name]
     values = row_values(session, table_name, user_id, made)
+    if table_name in MADE_BY_TRIGGERS:
+        from sqlalchemy.dialects.postgresql import insert as upsert
+
+        # Writing the person's other rows may have made it already.
+        session.execute(upsert(table).values(values).on_conflict_do_nothing())
+        made[table_name] = {c.name: values[c.name] for c in table.primary_key.columns}
+        return made[table_name]
     pk = session.execute(insert(table).values(values).returning(*table.primary_key.columns)).one()
     made[table_name] = dict(pk._mapping)
     return made[table_name]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from celery import Celery, Task, shared_task
@@ -37,13 +38,21 @@ def ingest_manual_daily(self: JobTask, job_id: str) -> dict[str, Any]:
 
 @shared_task(bind=True, base=JobTask, name="vitalis.nightly")
 def nightly(self: JobTask, job_id: str | None = None) -> dict[str, Any]:
-    """The nightly run: partition upkeep ahead of need (the insight fan-out joins it here)."""
+    """The nightly run: partition upkeep ahead of need, then one insights batch job per
+    `vitalis_insights_batch_size` users whose insights are stale, never computed or expired."""
     if job_id is None:  # started by beat: the run records itself
         job_id = str(create_job(JobType.NIGHTLY, task_id=self.request.id, task_name=self.name))
 
     def work(job: jobs.JobSnapshot) -> dict[str, Any]:
+        from workers.nightly_insights import fan_out
+
         with admin_scope() as session:
-            return partitions.ensure_ahead(session)
+            result: dict[str, Any] = partitions.ensure_ahead(session)
+        # The night's date is fixed here, so every batch (and its retries) computes the same night.
+        today = datetime.now(UTC).date()
+        batch_size = int(self.app.conf.get("vitalis_insights_batch_size", 100))
+        result["insights"] = fan_out(self.app, job.job_id, today, batch_size)
+        return result
 
     return self.run_job(job_id, work)
 

@@ -4,7 +4,7 @@ from db.models.base import Base
 from db.models.body import DexaBoneDensity, DexaRegionRow, DexaScan, EpigeneticOrganAge, EpigeneticTest
 from db.models.devices import ConnectedDevice
 from db.models.fitness import ExerciseDictionary, LiftingSession, LiftingSet
-from db.models.goals import Goal, GoalAlert, Insight
+from db.models.goals import Goal, GoalAlert, Insight, InsightRun
 from db.models.identity import Account, OAuthIdentity, User, UserPreferences
 from db.models.labs import BiomarkerDictionary, BloodMarker, BloodPanel
 from db.models.system import AuditLog, DataExportRequest, DeletionRequest, IngestionJob
@@ -54,6 +54,7 @@ __all__ = [
     "GoalAlert",
     "IngestionJob",
     "Insight",
+    "InsightRun",
     "LiftingSession",
     "LiftingSet",
     "Measurement",

@@ -1,4 +1,4 @@
-"""Seed 003 §2.9: goals, fired goal alerts, and cached insights."""
+"""Seed 003 §2.9: goals, fired goal alerts, and cached insights; when each user's insights were computed."""
 
 from __future__ import annotations
 
@@ -100,3 +100,15 @@ class Insight(Base):
         CheckConstraint("correlation_r IS NULL OR correlation_r BETWEEN -1 AND 1", name="r_range"),
         CheckConstraint("p_value IS NULL OR p_value BETWEEN 0 AND 1", name="p_value_range"),
     )
+
+
+class InsightRun(Base):
+    """Per user: when the nightly run last computed their insights, until when they hold, and when the data
+    they come from last changed (moved by triggers on every table the run reads; migration 0006)."""
+
+    __tablename__ = "insight_runs"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True)
+    data_changed_at: Mapped[datetime | None]
+    computed_at: Mapped[datetime | None]
+    valid_until: Mapped[date | None]
