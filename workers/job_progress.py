@@ -40,14 +40,15 @@ class JobProgress:
         self._last: float | None = None
 
     def update(self, progress: dict[str, Any], **extra: Any) -> bool:
-        """Record `progress` (and `extra` beside it) unless the last write was too recent; True if written."""
+        """Record `progress` (and `extra` beside it) unless the last write was too recent; True if written
+        (False too when this attempt no longer runs the job)."""
         now = self._clock()
         if self._last is not None and now - self._last < self.interval:
             return False
         self._last = now
         with worker_scope() as session:
             # Only while this attempt runs: a stale attempt never overwrites its successor's progress or result.
-            session.execute(
+            written = session.execute(
                 update(IngestionJob)
                 .where(
                     IngestionJob.job_id == self.job_id,
@@ -55,5 +56,6 @@ class JobProgress:
                     IngestionJob.attempts == self.attempt,
                 )
                 .values(result={**extra, "progress": progress})
-            )
-        return True
+                .returning(IngestionJob.job_id)
+            ).first()
+        return written is not None
