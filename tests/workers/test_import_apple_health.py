@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
@@ -11,7 +16,7 @@ from db.engine import admin_scope, user_scope, worker_scope
 from db.models import Document, IngestionJob, User, WearableDaily
 from db.models.enums import JobStatus, JobType, ParseStatus
 from tests.db.test_apple_health import export
-from tests.parsers.apple_health.exports import quantity
+from tests.parsers.apple_health.exports import document, quantity, zipped
 from workers.cli import main
 
 BAD_DATE = quantity("StepCount", "2024-02-30 08:00:00 +0100", "2024-02-30 08:10:00 +0100", 10, "count")
@@ -135,3 +140,43 @@ def test_a_truncated_export_is_one_line_and_the_document_and_job_say_why(person,
     assert len(_documents(user)) == 1
     with user_scope(user) as session:
         assert session.scalar(select(func.count()).select_from(WearableDaily)) == 0
+
+
+def test_ctrl_c_fails_the_import_with_a_note_and_running_again_finishes_it(person, tmp_path) -> None:
+    user, email = person
+    # A heart rate a minute for 45 days: long enough to be stopped midway.
+    pulse = (
+        quantity("HeartRate", f"{day:%Y-%m-%d} {minute // 60:02d}:{minute % 60:02d}:00 +0100", None, 61, "count/min")
+        for day in (date(2024, 1, 1) + timedelta(days=n) for n in range(45))
+        for minute in range(1440)
+    )
+    path = tmp_path / "export.zip"
+    path.write_bytes(zipped(document(*pulse)))
+    command = [sys.executable, "-m", "workers.cli", "import", "apple-health", str(path), "--user", email]
+    env = {**os.environ, "VITALIS_PROGRESS_INTERVAL_SECONDS": "0"}
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not any(j.status == JobStatus.RUNNING and (j.result or {}).get("progress") for j in _jobs(user)):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+    note = "the import was stopped at the terminal before it finished; run the command again to finish it"
+    assert (proc.returncode, err) == (1, f"vitalis: export.zip was not imported: {note}\n")
+    (stopped,) = _jobs(user)
+    (doc,) = _documents(user)
+    assert (stopped.status, stopped.error_message) == (JobStatus.FAILED, f"ImportStopped: {note}")
+    assert (doc.parse_status, doc.error_message) == (ParseStatus.FAILED, note)
+
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0, again.stderr
+    assert {j.status for j in _jobs(user)} == {JobStatus.FAILED, JobStatus.SUCCEEDED}
+    (doc,) = _documents(user)
+    assert doc.parse_status == ParseStatus.PARSED
+    with user_scope(user) as session:
+        assert session.scalar(select(func.count()).select_from(WearableDaily)) == 45

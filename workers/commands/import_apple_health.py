@@ -9,8 +9,11 @@ file twice is one document: the second time says so and changes nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import time
 import uuid
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -58,7 +61,8 @@ def _import(args: argparse.Namespace) -> int:
     if running is not None:
         raise ImportFailed(f"{path.name} is being imported already by job {running}: follow it with `vitalis jobs`")
     started = time.monotonic()
-    job_id, result = _run(user_id, document.document_id, path, args.workers)
+    with contextlib.nullcontext() if args.verbose else _quiet("workers.jobtask"):
+        job_id, result = _run(user_id, document.document_id, path, args.workers)
     _summarize(path, args.user, job_id, document.document_id, result, time.monotonic() - started)
     return 0
 
@@ -135,6 +139,18 @@ def _stoppable(document_id: uuid.UUID, shown: Any, workers: int, job: Any) -> di
         message = "the import was stopped at the terminal before it finished; run the command again to finish it"
         mark_failed(job.user_id, document_id, message, code="stopped", job_id=job.job_id)
         raise ImportStopped(message) from None
+
+
+@contextlib.contextmanager
+def _quiet(logger: str) -> Iterator[None]:
+    # The job machinery logs a failure for operators; here the one line below says it to the person.
+    log = logging.getLogger(logger)
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 def _one_line(text: str) -> str:
