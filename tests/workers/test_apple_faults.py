@@ -1,6 +1,8 @@
-"""The Apple Health import with its worker killed midway, on both brokers: the sweeper hands the job to
-another worker, whose rerun completes the import without writing anything twice. Leases and sweeps run
-in seconds here (tests.workers.test_faults.WORKER_ENV)."""
+"""The Apple Health import with its worker killed midway: the sweeper hands the job to another worker,
+whose rerun completes the import without writing anything twice. On the database broker (the embedded
+default) only: how each broker brings a killed worker's job back is tests/workers/test_faults.py's
+subject, what the rerun of an import leaves behind is this one's. Leases and sweeps run in seconds here
+(tests.workers.test_faults.WORKER_ENV)."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from db.models import Measurement
 from db.models.enums import JobStatus, JobType, ParseStatus
 from tests.helpers import TEST_DATABASE_URL
 from tests.parsers.apple_health.exports import document, quantity, zipped
-from tests.workers.test_faults import WORKER_ENV, ThrowawayRedis
+from tests.workers.test_faults import WORKER_ENV
 from workers.app import make_app
 from workers.tasks import enqueue
 
@@ -91,24 +93,17 @@ class Worker:
         return self.log.read_text(errors="replace")
 
 
-@pytest.fixture(params=["redis", "database"])
-def broker(request, engine, tmp_path, monkeypatch):
+@pytest.fixture
+def broker(engine, tmp_path, monkeypatch):
+    """The database broker with no beat, as on the embedded default: workers sweep on their own."""
     monkeypatch.setenv("VITALIS_HOME", str(tmp_path))  # the document store, the test's and its workers'
     monkeypatch.delenv("VITALIS_DOCUMENT_STORE", raising=False)
     env = {**os.environ, **WORKER_ENV, "DATABASE_URL": TEST_DATABASE_URL, "VITALIS_FAULT_DIR": str(tmp_path)}
     env["VITALIS_PROGRESS_INTERVAL_SECONDS"] = "0"  # every step on the row, so the one before the strike is there
     env["PYTHONWARNINGS"] = "ignore::celery.exceptions.SecurityWarning"
-    for name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "REDIS_URL"):
+    for name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "REDIS_URL", "VITALIS_SWEEP_IN_WORKER"):
         env.pop(name, None)
-    redis_server = None
-    if request.param == "redis":
-        redis_server = ThrowawayRedis()
-        redis_server.start()
-        env["REDIS_URL"] = redis_server.url
-        app = make_app(broker_url=redis_server.url, result_backend=redis_server.url)
-    else:
-        env.pop("VITALIS_SWEEP_IN_WORKER")  # the embedded default: workers sweep without being told
-        app = make_app(broker_url=f"sqla+{TEST_DATABASE_URL}", result_backend=f"db+{TEST_DATABASE_URL}")
+    app = make_app(broker_url=f"sqla+{TEST_DATABASE_URL}", result_backend=f"db+{TEST_DATABASE_URL}")
     started: list[Worker] = []
 
     def start() -> Worker:
@@ -119,8 +114,6 @@ def broker(request, engine, tmp_path, monkeypatch):
     yield app, start, tmp_path
     for worker in started:
         worker.kill()
-    if redis_server is not None:
-        redis_server.stop()
 
 
 def _job(job_id) -> jobs.JobSnapshot:
