@@ -126,7 +126,7 @@ def _run(user_id: uuid.UUID, document_id: uuid.UUID, path: Path, workers: int) -
 
 
 class ImportStopped(Exception):
-    """Ctrl-C at the terminal: recorded as the job's and the document's failure, so running again resumes."""
+    """Ctrl-C at the terminal: the job and the document fail saying so; running again finishes the import."""
 
 
 def _stoppable(document_id: uuid.UUID, shown: Any, workers: int, job: Any) -> dict[str, Any]:
