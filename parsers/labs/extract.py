@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 # Fewer characters than this on a page means there is no usable text layer: OCR reads it instead.
 MIN_TEXT_CHARS = 12
@@ -89,10 +90,13 @@ def group_lines(words: Sequence[Word]) -> list[Line]:
 
 
 OcrFunction = Callable[[bytes, int], list[Word]]
+Progress = Callable[[int, int], None]  # (pages read, pages in the file)
 
 
-def extract(data: bytes, *, ocr: OcrFunction | None = None) -> list[Page]:
-    """Every page's words; pages with no text layer go through `ocr` (default: the bundled OCR engine)."""
+def extract(data: bytes, *, ocr: OcrFunction | None = None, progress: Progress | None = None) -> list[Page]:
+    """Every page's words; pages with no text layer go through `ocr` (default: the bundled OCR engine).
+
+    `progress` is told after each page, so a long report (OCR takes seconds a page) can be followed."""
     _check_envelope(data)
     import pdfplumber
     from pdfplumber.utils.exceptions import PdfminerException
@@ -100,15 +104,11 @@ def extract(data: bytes, *, ocr: OcrFunction | None = None) -> list[Page]:
     pages: list[Page] = []
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
+            total = len(pdf.pages)
             for number, page in enumerate(pdf.pages, start=1):
-                if len(page.chars) < MIN_TEXT_CHARS:
-                    pages.append(_ocr_page(data, number, page.width, page.height, ocr))
-                    continue
-                words = [
-                    Word(w["text"], w["x0"], w["x1"], w["top"], w["bottom"], "bold" in w["fontname"].lower())
-                    for w in page.extract_words(extra_attrs=["fontname"], x_tolerance=2)
-                ]
-                pages.append(Page(number, page.width, page.height, words, page.extract_tables()))
+                pages.append(_read_page(data, number, page, ocr))
+                if progress is not None:
+                    progress(number, total)
     except PdfminerException as exc:
         raise _classify(exc) from None
     except PdfError:
@@ -118,6 +118,16 @@ def extract(data: bytes, *, ocr: OcrFunction | None = None) -> list[Page]:
     if not pages:
         raise PdfError("corrupt", "the PDF has no readable pages")
     return pages
+
+
+def _read_page(data: bytes, number: int, page: Any, ocr: OcrFunction | None) -> Page:  # page: pdfplumber's
+    if len(page.chars) < MIN_TEXT_CHARS:
+        return _ocr_page(data, number, page.width, page.height, ocr)
+    words = [
+        Word(w["text"], w["x0"], w["x1"], w["top"], w["bottom"], "bold" in w["fontname"].lower())
+        for w in page.extract_words(extra_attrs=["fontname"], x_tolerance=2)
+    ]
+    return Page(number, page.width, page.height, words, page.extract_tables())
 
 
 def _check_envelope(data: bytes) -> None:
