@@ -108,10 +108,17 @@ def _jobs(args: argparse.Namespace) -> int:
 def _summary(result: dict | None) -> str:
     if not result:
         return ""
-    progress = result.get("progress")  # a running job's {"stage", "done", "total"}
-    if isinstance(progress, dict) and {"done", "total"} <= progress.keys():
+    scalars = ", ".join(f"{k}={v}" for k, v in result.items() if isinstance(v, int | float | str))
+    progress = result.get("progress")
+    if not isinstance(progress, dict):  # a finished job's result, or one without progress
+        return scalars
+    if {"done", "total"} <= progress.keys():  # a lab report's {"stage", "done", "total"}
         return f"{progress.get('stage', 'progress')}: {progress['done']} of {progress['total']}"
-    return ", ".join(f"{k}={v}" for k, v in result.items() if isinstance(v, int | float | str))
+    # An import's {"fraction", counts…} (workers.job_progress): how far, then its counts.
+    fraction = progress.get("fraction")
+    done = f"{fraction:.0%} done: " if isinstance(fraction, int | float) else "running: "
+    counts = ", ".join(f"{k}={v}" for k, v in progress.items() if k != "fraction" and isinstance(v, int | float))
+    return done + counts + (f"; {scalars}" if scalars else "")
 
 
 def _keys(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import argparse
 import importlib
 
 # Each module exposes register(import_subparsers).
-KINDS: tuple[str, ...] = ("workers.commands.import_lab",)
+KINDS: tuple[str, ...] = ("workers.commands.import_lab", "workers.commands.import_apple_health")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
