@@ -122,9 +122,9 @@ def _job_user(user_id: uuid.UUID | str) -> uuid.UUID:
     return user_id if isinstance(user_id, uuid.UUID) else uuid.UUID(str(user_id))
 
 
-def _task(app: Celery | None) -> Task | str:
-    """The sync task on `app` (another app than the process's own, e.g. one on a given broker)."""
-    return app.tasks[TASK] if app is not None else TASK
+def _task(celery_app: Celery | None) -> Task | str:
+    """The sync task on `celery_app` (another app than the process's own, e.g. one on a given broker)."""
+    return celery_app.tasks[TASK] if celery_app is not None else TASK
 
 
 def enqueue_sync(
@@ -134,7 +134,7 @@ def enqueue_sync(
     start: date | None = None,
     end: date | None = None,
     resources: list[str] | None = None,
-    app: Celery | None = None,
+    celery_app: Celery | None = None,
 ) -> uuid.UUID:
     """Queue a sync: a backfill of [start, end] when `start` is given, else incremental from the cursor."""
     declared = get_provider(provider)
@@ -146,32 +146,36 @@ def enqueue_sync(
     if resources:
         payload["resources"] = list(resources)
     job_type = JobType.BACKFILL if start is not None else JobType.DAILY_SYNC
-    return enqueue(_task(app), job_type, user_id=_job_user(user_id), source=declared.source, payload=payload)
+    return enqueue(_task(celery_app), job_type, user_id=_job_user(user_id), source=declared.source, payload=payload)
 
 
-def enqueue_backfill(connected: Connected, *, app: Celery | None = None) -> uuid.UUID:
+def enqueue_backfill(connected: Connected, *, celery_app: Celery | None = None) -> uuid.UUID:
     """Queue the backfill `finish_connect` asked for (it has committed the connection already)."""
     spec = connected.enqueue
     return enqueue(
-        _task(app), spec["job_type"], user_id=_job_user(spec["user_id"]), source=spec["source"], payload=spec["payload"]
+        _task(celery_app),
+        spec["job_type"],
+        user_id=_job_user(spec["user_id"]),
+        source=spec["source"],
+        payload=spec["payload"],
     )
 
 
 def connect_and_backfill(
-    state: str, code: str | None, *, app: Celery | None = None, **options: Any
+    state: str, code: str | None, *, celery_app: Celery | None = None, **options: Any
 ) -> tuple[Connected, uuid.UUID]:
     """Finish an authorization (see integrations.oauth.finish_connect) and queue its backfill."""
     connected = finish_connect(state, code, **options)
-    return connected, enqueue_backfill(connected, app=app)
+    return connected, enqueue_backfill(connected, celery_app=celery_app)
 
 
-def enqueue_webhook_sync(event: WebhookSync, *, app: Celery | None = None) -> uuid.UUID:
+def enqueue_webhook_sync(event: WebhookSync, *, celery_app: Celery | None = None) -> uuid.UUID:
     declared = get_provider(event.provider)
     payload = {"provider": declared.name, "resource": event.resource, "object_id": event.object_id}
     if event.event_type:
         payload["event_type"] = event.event_type
     return enqueue(
-        _task(app), JobType.WEBHOOK, user_id=_job_user(event.user_id), source=declared.source, payload=payload
+        _task(celery_app), JobType.WEBHOOK, user_id=_job_user(event.user_id), source=declared.source, payload=payload
     )
 
 

@@ -1,0 +1,166 @@
+"""The generic sync task through a real worker process on Redis, against the Oura sandbox on loopback."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from db.engine import admin_scope
+from db.models import WearableDaily
+from db.models.enums import JobStatus, JobType
+from integrations.oauth import begin_connect
+from integrations.pacing import LocalBucket
+from tests.integrations.connecting import TODAY, authorize, connect, counts, device
+from tests.workers.syncing import (  # noqa: F401  (fixtures)
+    Worker,
+    fresh_sandbox,
+    oura_app,
+    sandbox,
+    token_key,
+    wait_for,
+    worker_env,
+)
+from workers.app import make_app
+from workers.sync_tasks import connect_and_backfill, enqueue_sync
+
+START = TODAY - timedelta(days=14)
+
+
+@pytest.fixture(scope="module")
+def worker(engine, redis_url, sandbox, token_key, tmp_path_factory):  # noqa: F811
+    running = Worker(worker_env(sandbox, redis_url), tmp_path_factory.mktemp("sync") / "worker.log")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def celery_app(redis_url):
+    return make_app(broker_url=redis_url, result_backend=redis_url)
+
+
+def _readiness_days(user) -> int:
+    with admin_scope() as session:
+        return session.scalar(
+            select(func.count())
+            .select_from(WearableDaily)
+            .where(WearableDaily.user_id == user, WearableDaily.readiness_score.is_not(None))
+        )
+
+
+def test_connecting_queues_a_backfill_whose_report_is_the_jobs_result(
+    committed_users,
+    fresh_sandbox,  # noqa: F811
+    worker,
+    celery_app,
+) -> None:
+    user, _ = committed_users
+    app = oura_app(fresh_sandbox)
+    request = begin_connect(user, "oura", app=app)
+    callback = authorize(request.url)
+
+    connected, job_id = connect_and_backfill(
+        callback["state"], callback["code"], celery_app=celery_app, app=app, bucket=LocalBucket(), today=TODAY
+    )
+
+    done = wait_for(job_id, [worker])
+    assert done.status is JobStatus.SUCCEEDED, done.error_message
+    assert done.job_type is JobType.BACKFILL and done.payload["provider"] == "oura"
+    stored = counts(user)
+    assert stored["wearable_daily"] == 20 and stored["wearable_sleep"] == 20 and stored["wearable_activities"] > 0
+    by_name = {r["resource"]: r for r in done.result["resources"]}
+    activity = by_name["daily_activity"]
+    assert activity["requested"] == [done.payload["start"], TODAY.isoformat()]
+    assert activity["fetched"] == activity["requested"]
+    assert activity["days_with_data"] == 20
+    assert done.result["inserted"] > 0
+    assert f"daily_activity {done.payload['start']}..{TODAY.isoformat()} 20d" in done.result["summary"]
+    assert device(user).external_user_id == connected.external_user_id
+
+
+def test_syncing_twice_adds_nothing_and_keeps_the_cursor(
+    committed_users,
+    fresh_sandbox,  # noqa: F811
+    worker,
+    celery_app,
+) -> None:
+    user, _ = committed_users
+    connect(oura_app(fresh_sandbox), user, LocalBucket())
+
+    first = wait_for(enqueue_sync(user, "oura", celery_app=celery_app), [worker])
+    assert first.status is JobStatus.SUCCEEDED and first.job_type is JobType.DAILY_SYNC
+    assert first.result["inserted"] > 0
+    stored, cursor = counts(user), device(user).sync_cursor
+
+    second = wait_for(enqueue_sync(user, "oura", celery_app=celery_app), [worker])
+
+    assert second.status is JobStatus.SUCCEEDED
+    assert second.result["inserted"] == 0
+    assert all(t["updated"] == 0 for r in second.result["resources"] for t in r["rows"].values())
+    assert counts(user) == stored
+    assert device(user).sync_cursor == cursor
+
+
+def test_a_429_is_retried_after_the_providers_delay_and_nothing_is_lost(
+    committed_users,
+    fresh_sandbox,  # noqa: F811
+    worker,
+    celery_app,
+) -> None:
+    user, _ = committed_users
+    connect(oura_app(fresh_sandbox), user, LocalBucket())
+    fresh_sandbox.config.quota_window = 2  # the injected 429's Retry-After
+    fresh_sandbox.inject("429", "daily_readiness", skip=1)
+
+    began = time.monotonic()
+    done = wait_for(enqueue_sync(user, "oura", start=START, celery_app=celery_app), [worker])
+
+    assert done.status is JobStatus.SUCCEEDED, done.error_message
+    assert done.attempts == 2 and fresh_sandbox.stats.rate_limited == 1
+    assert time.monotonic() - began >= 2  # the retry waited for the provider's Retry-After
+    assert _readiness_days(user) == 15
+    assert counts(user)["wearable_sleep"] == 15
+
+
+def test_a_malformed_page_fails_the_job_clearly_and_keeps_the_earlier_rows(
+    committed_users,
+    fresh_sandbox,  # noqa: F811
+    worker,
+    celery_app,
+) -> None:
+    user, _ = committed_users
+    connect(oura_app(fresh_sandbox), user, LocalBucket())
+    fresh_sandbox.inject("malformed", "daily_activity", skip=1)
+
+    done = wait_for(
+        enqueue_sync(user, "oura", start=START, resources=["daily_activity"], celery_app=celery_app), [worker]
+    )
+
+    assert done.status is JobStatus.FAILED and done.attempts == 1  # not retried: retrying cannot fix it
+    assert "MalformedResponse: oura daily_activity: the response is not valid JSON" in done.error_message
+    assert "row(s) stored before it are kept" in done.error_message
+    with admin_scope() as session:
+        steps = session.scalar(
+            select(func.count()).where(WearableDaily.user_id == user, WearableDaily.steps.is_not(None))
+        )
+    assert 0 < steps < 15  # the first page's days stay
+    assert "MalformedResponse" in device(user).last_sync_error
+
+
+def test_a_job_for_an_unknown_provider_fails_with_a_plain_sentence(
+    committed_users,
+    worker,
+    celery_app,
+) -> None:
+    from workers.sync_tasks import TASK
+    from workers.tasks import enqueue
+
+    user, _ = committed_users
+    job_id = enqueue(celery_app.tasks[TASK], JobType.DAILY_SYNC, user_id=user, payload={"provider": "fitbark"})
+
+    done = wait_for(job_id, [worker])
+
+    assert done.status is JobStatus.FAILED
+    assert done.error_message.startswith("ValueError: unknown provider 'fitbark'; known providers: oura")
