@@ -8,7 +8,12 @@ from __future__ import annotations
 import importlib
 from argparse import _SubParsersAction
 
-AREAS = ("workers.commands.users", "workers.commands.imports")
+AREAS = (
+    "workers.commands.users",
+    "workers.commands.imports",
+    "workers.commands.connectors",
+    "workers.commands.sandbox",
+)
 
 
 def register_all(sub: _SubParsersAction) -> None:

@@ -9,7 +9,7 @@ from db.models.enums import JobStatus
 from integrations.pacing import LocalBucket
 from tests.helpers import create_user
 from tests.integrations.connecting import TODAY, connect, counts
-from tests.workers.syncing import Worker, oura_app, sandbox, token_key, wait_for, worker_env  # noqa: F401
+from tests.workers.connectors.running import Worker, oura_app, wait_for, worker_env
 from workers.app import make_app
 from workers.sync_tasks import enqueue_sync
 
@@ -19,8 +19,8 @@ PEOPLE = 8
 def test_many_people_synced_by_several_workers_never_trip_the_quota_and_all_data_arrives(
     engine,
     redis_url,
-    sandbox,  # noqa: F811
-    token_key,  # noqa: F811
+    sandbox,
+    token_key,
     tmp_path,
 ) -> None:
     from db.engine import admin_scope

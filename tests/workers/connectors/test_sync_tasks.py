@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from db.engine import admin_scope
@@ -14,31 +13,10 @@ from db.models.enums import JobStatus, JobType
 from integrations.oauth import begin_connect
 from integrations.pacing import LocalBucket
 from tests.integrations.connecting import TODAY, authorize, connect, counts, device
-from tests.workers.syncing import (  # noqa: F401  (fixtures)
-    Worker,
-    fresh_sandbox,
-    oura_app,
-    sandbox,
-    token_key,
-    wait_for,
-    worker_env,
-)
-from workers.app import make_app
+from tests.workers.connectors.running import oura_app, wait_for
 from workers.sync_tasks import connect_and_backfill, enqueue_sync
 
 START = TODAY - timedelta(days=14)
-
-
-@pytest.fixture(scope="module")
-def worker(engine, redis_url, sandbox, token_key, tmp_path_factory):  # noqa: F811
-    running = Worker(worker_env(sandbox, redis_url), tmp_path_factory.mktemp("sync") / "worker.log")
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def celery_app(redis_url):
-    return make_app(broker_url=redis_url, result_backend=redis_url)
 
 
 def _readiness_days(user) -> int:
@@ -52,7 +30,7 @@ def _readiness_days(user) -> int:
 
 def test_connecting_queues_a_backfill_whose_report_is_the_jobs_result(
     committed_users,
-    fresh_sandbox,  # noqa: F811
+    fresh_sandbox,
     worker,
     celery_app,
 ) -> None:
@@ -82,7 +60,7 @@ def test_connecting_queues_a_backfill_whose_report_is_the_jobs_result(
 
 def test_syncing_twice_adds_nothing_and_keeps_the_cursor(
     committed_users,
-    fresh_sandbox,  # noqa: F811
+    fresh_sandbox,
     worker,
     celery_app,
 ) -> None:
@@ -105,7 +83,7 @@ def test_syncing_twice_adds_nothing_and_keeps_the_cursor(
 
 def test_a_429_is_retried_after_the_providers_delay_and_nothing_is_lost(
     committed_users,
-    fresh_sandbox,  # noqa: F811
+    fresh_sandbox,
     worker,
     celery_app,
 ) -> None:
@@ -126,7 +104,7 @@ def test_a_429_is_retried_after_the_providers_delay_and_nothing_is_lost(
 
 def test_a_malformed_page_fails_the_job_clearly_and_keeps_the_earlier_rows(
     committed_users,
-    fresh_sandbox,  # noqa: F811
+    fresh_sandbox,
     worker,
     celery_app,
 ) -> None:

@@ -1,5 +1,5 @@
-"""Helpers for sync jobs through real worker processes: a module-wide Oura sandbox and token key, the
-environment a worker (or `vitalis serve`/`vitalis connect`) needs to reach them, and job waiting."""
+"""Running connector jobs in real processes: the environment a worker (or `vitalis serve`, `vitalis
+connect`) needs to reach the sandbox, the worker process, and waiting for a job."""
 
 from __future__ import annotations
 
@@ -9,10 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from db import crypto, jobs
 from db.engine import worker_scope
@@ -20,42 +17,14 @@ from db.models.enums import JobStatus
 from integrations import oura
 from integrations.apps import ProviderApp
 from integrations.sandbox.oura import OuraSandbox
-from integrations.sandbox.server import SandboxConfig
 from tests.helpers import TEST_DATABASE_URL
-from tests.integrations.connecting import REDIRECT, TODAY
+from tests.integrations.connecting import REDIRECT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SETTLE = 60  # seconds a job may take before a test gives up on it
 TOKEN_KEY = crypto.new_key()
 CELERY = [sys.executable, "-m", "celery", "-A", "workers.app"]
 WORKER_OPTIONS = ["-Q", "sync", "-l", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"]
-
-
-@pytest.fixture(scope="module")
-def token_key() -> Iterator[str]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("VITALIS_TOKEN_KEYS", TOKEN_KEY)
-        crypto.reset()
-        yield TOKEN_KEY
-    crypto.reset()
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[OuraSandbox]:
-    config = SandboxConfig(days=20, page_size=5, series_page_size=500, timeout_seconds=1.0)
-    with OuraSandbox(config, today=TODAY) as running:
-        yield running
-
-
-@pytest.fixture
-def fresh_sandbox(sandbox: OuraSandbox) -> OuraSandbox:
-    """The module's sandbox with this test's faults and counters only."""
-    with sandbox.lock:
-        sandbox.faults.clear()
-        sandbox.stats.__init__()  # type: ignore[misc]
-        sandbox._window.clear()
-        sandbox.config.quota_requests, sandbox.config.quota_window = 5000, 300.0
-    return sandbox
 
 
 def oura_app(sandbox: OuraSandbox) -> ProviderApp:
@@ -83,7 +52,6 @@ def worker_env(sandbox: OuraSandbox, redis_url: str, **extra: str) -> dict[str, 
         "VITALIS_OURA_WEBHOOK_TOKEN": "subscription-verification-token",
         "VITALIS_RETRY_BASE_SECONDS": "0.05",
         "VITALIS_JOB_LEASE_SECONDS": "5",
-        "PYTHONWARNINGS": "ignore::celery.exceptions.SecurityWarning",
         **extra,
     }
     env.pop("CELERY_BROKER_URL", None)
@@ -96,6 +64,7 @@ class Worker:
 
     def __init__(self, env: dict[str, str], log: Path, *, pool: str = "solo", concurrency: int = 1) -> None:
         self.log = log
+        env = {**env, "PYTHONWARNINGS": "ignore::celery.exceptions.SecurityWarning"}
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [*CELERY, "worker", "--pool", pool, "-c", str(concurrency), *WORKER_OPTIONS],
@@ -133,3 +102,42 @@ def wait_for(job_id: uuid.UUID, workers: list[Worker] = (), timeout: float = SET
         time.sleep(0.1)
     logs = "\n".join(w.output()[-3000:] for w in workers)
     raise AssertionError(f"job {job_id} did not finish within {timeout}s; it is {job(job_id)}\n{logs}")
+
+
+def vitalis(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run the `vitalis` command in a process of its own."""
+    return subprocess.run(
+        [sys.executable, "-m", "workers.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def start_vitalis(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    """Start `vitalis` in the background; its output is read line by line."""
+    return subprocess.Popen(
+        [sys.executable, "-u", "-m", "workers.cli", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def read_until(proc: subprocess.Popen[str], prefix: str, timeout: float = 30) -> str:
+    """The first line of `proc`'s output that starts with `prefix` (the process is killed after `timeout`)."""
+    import threading
+
+    assert proc.stdout is not None
+    timer = threading.Timer(timeout, proc.kill)
+    timer.start()
+    seen = []
+    try:
+        for line in proc.stdout:
+            seen.append(line)
+            if line.startswith(prefix):
+                return line.strip()
+    finally:
+        timer.cancel()
+    proc.kill()
+    raise AssertionError(f"no line starting with {prefix!r}; output: {''.join(seen)}; errors: {proc.stderr.read()}")
