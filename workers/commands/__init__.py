@@ -13,6 +13,7 @@ AREAS = (
     "workers.commands.imports",
     "workers.commands.connectors",
     "workers.commands.sandbox",
+    "workers.commands.serve",
 )
 
 
