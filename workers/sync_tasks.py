@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from celery import Celery, Task, shared_task
@@ -187,13 +187,14 @@ def poll_quiet_connections(self: Any, quiet_hours: float | None = None) -> dict[
     makes a poll cheap when nothing is new, so polling the quiet ones costs little and loses nothing.
     """
     hours = float(quiet_hours if quiet_hours is not None else self.app.conf.get("vitalis_sync_quiet_hours", 6))
-    return {"queued": len(enqueue_quiet(timedelta(hours=hours)))}
+    return {"queued": len(enqueue_quiet(timedelta(hours=hours), celery_app=self.app))}
 
 
-def enqueue_quiet(quiet: timedelta, *, now: datetime | None = None) -> list[uuid.UUID]:
+def enqueue_quiet(quiet: timedelta, *, celery_app: Celery | None = None) -> list[uuid.UUID]:
+    """Queue an incremental sync for each active connection not synced within `quiet`, unless one waits."""
     by_source = {p.source: p.name for p in PROVIDERS.values()}
     with worker_scope() as session:
-        cutoff = (now or session.scalar(select(func.now()))) - quiet
+        cutoff = session.scalar(select(func.now())) - quiet
         due = session.execute(
             select(ConnectedDevice.user_id, ConnectedDevice.source).where(
                 ConnectedDevice.is_active.is_(True),
@@ -215,7 +216,7 @@ def enqueue_quiet(quiet: timedelta, *, now: datetime | None = None) -> list[uuid
         if (user_id, source) in pending:
             continue
         try:
-            queued.append(enqueue_sync(user_id, by_source[source]))
+            queued.append(enqueue_sync(user_id, by_source[source], celery_app=celery_app))
         except Exception as exc:  # one person's failed send must not stop the others' polls
             log.warning("poll: could not queue a sync (%s)", type(exc).__name__)
     return queued

@@ -141,3 +141,15 @@ def read_until(proc: subprocess.Popen[str], prefix: str, timeout: float = 30) ->
         timer.cancel()
     proc.kill()
     raise AssertionError(f"no line starting with {prefix!r}; output: {''.join(seen)}; errors: {proc.stderr.read()}")
+
+
+def remove_users(users: list[uuid.UUID]) -> None:
+    """Remove people created for a test (their connections and rows go with their account)."""
+    from sqlalchemy import delete
+
+    from db.engine import admin_scope
+    from db.models import Account, User
+
+    with admin_scope() as session:
+        accounts = [session.get(User, u).account_id for u in users]
+        session.execute(delete(Account).where(Account.account_id.in_(accounts)))

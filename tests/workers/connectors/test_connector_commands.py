@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import signal
+import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
@@ -13,17 +15,24 @@ from db.models.enums import JobStatus
 from integrations.pacing import LocalBucket
 from tests.helpers import create_user
 from tests.integrations.connecting import TODAY, connect, counts, device
-from tests.workers.connectors.running import oura_app, read_until, start_vitalis, vitalis, wait_for, worker_env
+from tests.workers.connectors.running import (
+    oura_app,
+    read_until,
+    remove_users,
+    start_vitalis,
+    vitalis,
+    wait_for,
+    worker_env,
+)
 
 
 @pytest.fixture
-def person(engine) -> tuple:
-    from uuid import uuid4
-
-    email = f"cli-{uuid4().hex[:10]}@example.test"
+def person(engine) -> Iterator[tuple[uuid.UUID, str]]:
+    email = f"cli-{uuid.uuid4().hex[:10]}@example.test"
     with admin_scope() as session:
         user = create_user(session, email)
-    return user, email
+    yield user, email
+    remove_users([user])
 
 
 def _job_id(line: str) -> str:

@@ -13,7 +13,7 @@ from db.models.enums import JobStatus, JobType
 from integrations.oauth import begin_connect
 from integrations.pacing import LocalBucket
 from tests.integrations.connecting import TODAY, authorize, connect, counts, device
-from tests.workers.connectors.running import oura_app, wait_for
+from tests.workers.connectors.running import job, oura_app, wait_for
 from workers.sync_tasks import connect_and_backfill, enqueue_sync
 
 START = TODAY - timedelta(days=14)
@@ -142,3 +142,36 @@ def test_a_job_for_an_unknown_provider_fails_with_a_plain_sentence(
 
     assert done.status is JobStatus.FAILED
     assert done.error_message.startswith("ValueError: unknown provider 'fitbark'; known providers: oura")
+
+
+def test_connections_whose_syncs_went_quiet_are_polled_once(
+    committed_users,
+    fresh_sandbox,
+    worker,
+    celery_app,
+) -> None:
+    from sqlalchemy import text
+
+    from workers.sync_tasks import enqueue_quiet
+
+    quiet, fresh = committed_users
+    for user in committed_users:
+        connect(oura_app(fresh_sandbox), user, LocalBucket())
+    with admin_scope() as session:
+        session.execute(
+            text(
+                "UPDATE connected_devices SET last_sync_at = now() - (:hours || ' hours')::interval WHERE user_id = :u"
+            ),
+            [{"u": quiet, "hours": "7"}, {"u": fresh, "hours": "1"}],
+        )
+
+    first = enqueue_quiet(timedelta(hours=6), celery_app=celery_app)
+    again = enqueue_quiet(timedelta(hours=6), celery_app=celery_app)  # before the poll's job ran
+
+    polled = [job_id for job_id in first if wait_for(job_id, [worker]).user_id in committed_users]
+    assert len(polled) == 1
+    done = wait_for(polled[0], [worker])
+    assert done.user_id == quiet and done.job_type is JobType.DAILY_SYNC
+    assert done.status is JobStatus.SUCCEEDED, done.error_message
+    assert counts(quiet)["wearable_daily"] > 0 and counts(fresh)["wearable_daily"] == 0
+    assert all(job(j).user_id not in committed_users for j in again)  # its sync was already waiting
