@@ -18,12 +18,15 @@ there yet.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
 from celery import Celery, Task, shared_task
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from db import jobs
 from db.engine import worker_scope
@@ -51,7 +54,7 @@ def sync_provider(self: JobTask, job_id: str) -> dict[str, Any]:
     def work(job: jobs.JobSnapshot) -> dict[str, Any]:
         if job.user_id is None:
             raise ValueError("a sync job needs a user")
-        return run_sync(job.user_id, job.payload or {})
+        return run_sync(job.user_id, job.payload or {}, progress=Progress(job.job_id))
 
     return self.run_job(job_id, work)
 
@@ -66,7 +69,42 @@ def describe_payload(payload: dict[str, Any]) -> str:
     return f"{provider} from the stored cursor"
 
 
-def run_sync(user_id: uuid.UUID | str, payload: dict[str, Any]) -> dict[str, Any]:
+class Progress:
+    """Writes how far a sync has got into its running job's result, at most once per `interval` seconds,
+    so `vitalis jobs` and `vitalis sync --wait` can show it while a long backfill runs."""
+
+    def __init__(self, job_id: uuid.UUID, interval: float = 1.0) -> None:
+        self.job_id, self.interval = job_id, interval
+        self._last = 0.0
+
+    def __call__(self, report: SyncReport) -> None:
+        now = time.monotonic()
+        if now - self._last < self.interval:
+            return
+        self._last = now
+        current = report.resources[-1] if report.resources else None
+        progress = {
+            "resource": current.resource if current else None,
+            "through": current.fetched[1] if current and current.fetched else None,
+            "resources_started": len(report.resources),
+            "pages": sum(r.pages for r in report.resources),
+            "inserted": report.inserted(),
+        }
+        summary = f"at {progress['resource']}" + (f" through {progress['through']}" if progress["through"] else "")
+        try:
+            with worker_scope() as session:
+                session.execute(
+                    update(IngestionJob)
+                    .where(IngestionJob.job_id == self.job_id, IngestionJob.status == JobStatus.RUNNING)
+                    .values(result={"progress": progress, "summary": f"{summary}; {progress['inserted']} new row(s)"})
+                )
+        except SQLAlchemyError as exc:  # progress is a courtesy: the sync goes on, its rows are the truth
+            log.warning("job %s: progress not recorded (%s)", self.job_id, type(exc).__name__)
+
+
+def run_sync(
+    user_id: uuid.UUID | str, payload: dict[str, Any], *, progress: Callable[[SyncReport], None] | None = None
+) -> dict[str, Any]:
     """The job's work, callable without Celery. Returns the report as the job's result."""
     provider = payload.get("provider")
     if not isinstance(provider, str):
@@ -81,7 +119,7 @@ def run_sync(user_id: uuid.UUID | str, payload: dict[str, Any]) -> dict[str, Any
         else:
             start = date.fromisoformat(payload["start"]) if payload.get("start") else None
             end = date.fromisoformat(payload["end"]) if payload.get("end") else None
-            report = sync(user_id, provider, start=start, end=end, resources=payload.get("resources"))
+            report = sync(user_id, provider, start=start, end=end, resources=payload.get("resources"), on_page=progress)
     except TransientError:
         raise
     except ProviderError as exc:

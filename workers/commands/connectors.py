@@ -153,7 +153,10 @@ def _follow(job_id: uuid.UUID, timeout: float) -> int:
                 break
             if time.monotonic() > deadline:
                 raise TimeoutError(f"job {job_id} is still {job.status.value}; follow it with `vitalis jobs`")
-            status.update(f"job {job.status.value} (attempt {job.attempts} of {job.max_attempts})…")
+            note = (job.result or {}).get("summary") if job.status is JobStatus.RUNNING else None
+            status.update(
+                f"job {job.status.value} (attempt {job.attempts} of {job.max_attempts}){': ' + note if note else ''}…"
+            )
             time.sleep(0.5)
     if job.status is not JobStatus.SUCCEEDED:
         raise RuntimeError(f"the sync failed: {job.error_message}")

@@ -13,7 +13,7 @@ from db.models.enums import JobStatus, JobType
 from integrations.oauth import begin_connect
 from integrations.pacing import LocalBucket
 from tests.integrations.connecting import TODAY, authorize, connect, counts, device
-from tests.workers.connectors.running import job, oura_app, wait_for
+from tests.workers.connectors.running import job, oura_app, wait_for, worker_env
 from workers.sync_tasks import connect_and_backfill, enqueue_sync
 
 START = TODAY - timedelta(days=14)
@@ -175,3 +175,32 @@ def test_connections_whose_syncs_went_quiet_are_polled_once(
     assert done.status is JobStatus.SUCCEEDED, done.error_message
     assert counts(quiet)["wearable_daily"] > 0 and counts(fresh)["wearable_daily"] == 0
     assert all(job(j).user_id not in committed_users for j in again)  # its sync was already waiting
+
+
+def test_a_running_sync_writes_its_progress_into_the_job_row(
+    committed_users, fresh_sandbox, token_key, monkeypatch
+) -> None:
+    from db.models import IngestionJob
+    from workers.sync_tasks import Progress, run_sync
+    from workers.tasks import create_job
+
+    user, _ = committed_users
+    connect(oura_app(fresh_sandbox), user, LocalBucket())
+    for name, value in worker_env(fresh_sandbox, "redis://unused").items():
+        if name.startswith("VITALIS_OURA_"):
+            monkeypatch.setenv(name, value)
+    job_id = create_job(JobType.BACKFILL, user_id=user)
+    with admin_scope() as session:
+        session.get(IngestionJob, job_id).status = JobStatus.RUNNING
+    seen: list[dict] = []
+
+    def watching(report) -> None:
+        Progress(job_id, interval=0)(report)
+        seen.append(job(job_id).result["progress"])
+
+    result = run_sync(user, {"provider": "oura", "start": START.isoformat()}, progress=watching)
+
+    assert len(seen) >= 10  # one write per page here (interval 0); a second apart in a worker
+    assert seen[0]["pages"] == 1 and seen[-1]["pages"] > seen[0]["pages"]
+    assert seen[-1]["inserted"] == result["inserted"]
+    assert [p["resource"] for p in seen][-1] == result["resources"][-1]["resource"]
