@@ -196,7 +196,6 @@ class DatabaseBucket:
             )
 
 
-_LOCAL = LocalBucket()
 _SHARED: dict[str, RedisBucket] = {}
 _DATABASE = DatabaseBucket()
 

@@ -54,7 +54,9 @@ def sync_provider(self: JobTask, job_id: str) -> dict[str, Any]:
     def work(job: jobs.JobSnapshot) -> dict[str, Any]:
         if job.user_id is None:
             raise ValueError("a sync job needs a user")
-        return run_sync(job.user_id, job.payload or {}, progress=Progress(job.job_id))
+        interval = float(self.app.conf.get("vitalis_progress_interval_seconds", 1.0))
+        payload = job.payload or {}
+        return run_sync(job.user_id, payload, progress=Progress(job.job_id, _resource_count(payload), interval))
 
     return self.run_job(job_id, work)
 
@@ -73,8 +75,8 @@ class Progress:
     """Writes how far a sync has got into its running job's result, at most once per `interval` seconds,
     so `vitalis jobs` and `vitalis sync --wait` can show it while a long backfill runs."""
 
-    def __init__(self, job_id: uuid.UUID, interval: float = 1.0) -> None:
-        self.job_id, self.interval = job_id, interval
+    def __init__(self, job_id: uuid.UUID, resources: int, interval: float = 1.0) -> None:
+        self.job_id, self.resources, self.interval = job_id, resources, interval
         self._last = 0.0
 
     def __call__(self, report: SyncReport) -> None:
@@ -83,14 +85,16 @@ class Progress:
             return
         self._last = now
         current = report.resources[-1] if report.resources else None
+        # stage/done/total is the shape every job's progress takes; the rest is this job's own.
         progress = {
-            "resource": current.resource if current else None,
+            "stage": f"resources (now {current.resource})" if current else "resources",
+            "done": max(0, len(report.resources) - 1),
+            "total": self.resources,
             "through": current.fetched[1] if current and current.fetched else None,
-            "resources_started": len(report.resources),
             "pages": sum(r.pages for r in report.resources),
             "inserted": report.inserted(),
         }
-        summary = f"at {progress['resource']}" + (f" through {progress['through']}" if progress["through"] else "")
+        summary = progress["stage"] + (f" through {progress['through']}" if progress["through"] else "")
         try:
             with worker_scope() as session:
                 session.execute(
@@ -100,6 +104,17 @@ class Progress:
                 )
         except SQLAlchemyError as exc:  # progress is a courtesy: the sync goes on, its rows are the truth
             log.warning("job %s: progress not recorded (%s)", self.job_id, type(exc).__name__)
+
+
+def _resource_count(payload: dict[str, Any]) -> int:
+    if payload.get("resource"):
+        return 1
+    if payload.get("resources"):
+        return len(payload["resources"])
+    try:
+        return len(get_provider(str(payload.get("provider"))).endpoints)
+    except KeyError:
+        return 0
 
 
 def run_sync(

@@ -195,7 +195,7 @@ def test_a_running_sync_writes_its_progress_into_the_job_row(
     seen: list[dict] = []
 
     def watching(report) -> None:
-        Progress(job_id, interval=0)(report)
+        Progress(job_id, resources=8, interval=0)(report)
         seen.append(job(job_id).result["progress"])
 
     result = run_sync(user, {"provider": "oura", "start": START.isoformat()}, progress=watching)
@@ -203,4 +203,6 @@ def test_a_running_sync_writes_its_progress_into_the_job_row(
     assert len(seen) >= 10  # one write per page here (interval 0); a second apart in a worker
     assert seen[0]["pages"] == 1 and seen[-1]["pages"] > seen[0]["pages"]
     assert seen[-1]["inserted"] == result["inserted"]
-    assert [p["resource"] for p in seen][-1] == result["resources"][-1]["resource"]
+    last = result["resources"][-1]["resource"]
+    assert seen[-1]["stage"] == f"resources (now {last})" and seen[-1]["total"] == 8
+    assert seen[-1]["done"] == len(result["resources"]) - 1 and seen[0]["done"] == 0
