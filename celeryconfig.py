@@ -82,6 +82,11 @@ vitalis_sweep_in_worker = os.environ.get("VITALIS_SWEEP_IN_WORKER") or None
 # loaded in a handful of queries whatever its size, and holds ~0.7 MB per user of 5-year arrays.
 vitalis_insights_batch_size = int(os.environ.get("VITALIS_INSIGHTS_BATCH_SIZE", 100))
 
+# The polling fallback (workers.sync_tasks): connections not synced for this many hours (their
+# webhooks went quiet) get an incremental sync; beat looks every VITALIS_SYNC_POLL_SECONDS.
+vitalis_sync_quiet_hours = float(os.environ.get("VITALIS_SYNC_QUIET_HOURS", 6))
+vitalis_sync_poll_seconds = float(os.environ.get("VITALIS_SYNC_POLL_SECONDS", 3600))
+
 beat_schedule = {
     "nightly": {
         "task": "vitalis.nightly",
@@ -93,5 +98,10 @@ beat_schedule = {
         "schedule": vitalis_sweep_interval_seconds,
         # A sweep nobody ran in time is replaced by the next one, not queued behind it.
         "options": {"queue": "default", "expires": vitalis_sweep_interval_seconds},
+    },
+    "poll-quiet-connections": {
+        "task": "vitalis.sync.poll",
+        "schedule": vitalis_sync_poll_seconds,
+        "options": {"queue": "sync", "expires": vitalis_sync_poll_seconds},
     },
 }

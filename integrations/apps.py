@@ -7,6 +7,8 @@ Read from the environment, per provider (NAME is the provider in upper case):
     VITALIS_NAME_BASE_URL                                one host for every route (a sandbox)
     VITALIS_NAME_TOKEN_URL                               another token endpoint (e.g. Oura's newer apps)
     VITALIS_NAME_WEBHOOK_TOKEN                           the verification token of webhook subscriptions
+    VITALIS_NAME_QUOTA                                   the app's quota as REQUESTS/SECONDS, when the
+                                                         provider granted it another one than declared
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from integrations.errors import ConnectionUnusable
-from integrations.provider import Provider
+from integrations.provider import Provider, Quota
 from integrations.registry import get_provider
 
 
@@ -75,6 +77,9 @@ def app_from_env(provider: str | Provider, env: Mapping[str, str] | None = None)
             f"{declared.name} is not configured: set {prefix}CLIENT_ID and {prefix}CLIENT_SECRET "
             f"(or point {prefix}BASE_URL at a sandbox with its credentials)"
         )
+    quota = env.get(prefix + "QUOTA")
+    if quota:
+        declared = replace(declared, quota=_quota(prefix + "QUOTA", quota))
     return ProviderApp(
         provider=declared,
         client_id=client_id,
@@ -84,3 +89,14 @@ def app_from_env(provider: str | Provider, env: Mapping[str, str] | None = None)
         token_url_override=env.get(prefix + "TOKEN_URL") or None,
         webhook_token=env.get(prefix + "WEBHOOK_TOKEN") or None,
     )
+
+
+def _quota(name: str, value: str) -> Quota:
+    try:
+        requests, seconds = value.split("/")
+        quota = Quota(requests=int(requests), seconds=float(seconds))
+    except ValueError:
+        raise ConnectionUnusable(f"{name} must read REQUESTS/SECONDS, e.g. 5000/300") from None
+    if quota.requests < 1 or quota.seconds <= 0:
+        raise ConnectionUnusable(f"{name} must name a positive number of requests per positive seconds")
+    return quota

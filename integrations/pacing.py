@@ -9,9 +9,10 @@ headroom × quota.
 A 429 the provider still sends (another app, a second limit layer) pauses the whole bucket until the
 provider's reset, so every worker backs off, not only the one that was told.
 
-Without Redis (the embedded default runs one machine, usually one worker) an in-process bucket paces
-the threads of that process; a bucket shared through PostgreSQL needs a table the schema does not have
-yet.
+Without Redis (the embedded default) the bucket is a row per app in PostgreSQL (`provider_pacing`),
+read and written under its row lock in one short transaction per request, clocked by the database, so
+every worker process on the machine shares it. That is a round trip per request, against a quota of a
+few requests a second: cheap enough. An in-process bucket remains for callers that pass one.
 """
 
 from __future__ import annotations
@@ -132,17 +133,80 @@ class LocalBucket:
             self._paused[app_key] = max(self._paused.get(app_key, 0.0), time.monotonic() + seconds)
 
 
-_LOCAL = LocalBucket()
+class DatabaseBucket:
+    """The same bucket in a `provider_pacing` row, for deployments without Redis (worker role)."""
+
+    def __init__(self, engine: object | None = None) -> None:
+        self._engine = engine
+
+    def _locked(self, session: object, app_key: str, capacity: float) -> tuple[float, float, float, float]:
+        from sqlalchemy import text
+
+        # Insert-if-missing, then lock: concurrent first callers cannot both start a full bucket.
+        session.execute(  # type: ignore[attr-defined]
+            text(
+                "INSERT INTO provider_pacing (app_key, tokens) VALUES (:key, :capacity)"
+                " ON CONFLICT (app_key) DO NOTHING"
+            ),
+            {"key": app_key, "capacity": capacity},
+        )
+        row = session.execute(  # type: ignore[attr-defined]
+            text(
+                "SELECT tokens, extract(epoch FROM updated_at), coalesce(extract(epoch FROM paused_until), 0),"
+                " extract(epoch FROM clock_timestamp()) FROM provider_pacing WHERE app_key = :key FOR UPDATE"
+            ),
+            {"key": app_key},
+        ).one()
+        return float(row[0]), float(row[1]), float(row[2]), float(row[3])
+
+    def acquire(self, app_key: str, size: BucketSize, max_wait: float) -> tuple[bool, float]:
+        from sqlalchemy import text
+
+        from db.engine import worker_scope
+
+        with worker_scope(engine=self._engine) as session:  # type: ignore[arg-type]
+            tokens, ts, paused, now = self._locked(session, app_key, size.capacity)
+            if paused > now:
+                return False, paused - now
+            tokens = min(size.capacity, tokens + max(0.0, now - ts) * size.rate)
+            wait = max(0.0, (1 - tokens) / size.rate)
+            granted = wait <= max_wait
+            session.execute(
+                text(
+                    "UPDATE provider_pacing SET tokens = :tokens, updated_at = to_timestamp(:now) WHERE app_key = :key"
+                ),
+                {"tokens": tokens - 1 if granted else tokens, "now": now, "key": app_key},
+            )
+            return granted, wait
+
+    def pause(self, app_key: str, seconds: float) -> None:
+        from sqlalchemy import text
+
+        from db.engine import worker_scope
+
+        with worker_scope(engine=self._engine) as session:  # type: ignore[arg-type]
+            session.execute(
+                text(
+                    "INSERT INTO provider_pacing (app_key, tokens, paused_until)"
+                    " VALUES (:key, 0, clock_timestamp() + make_interval(secs => :seconds))"
+                    " ON CONFLICT (app_key) DO UPDATE SET paused_until = greatest("
+                    " coalesce(provider_pacing.paused_until, excluded.paused_until), excluded.paused_until)"
+                ),
+                {"key": app_key, "seconds": max(0.0, seconds)},
+            )
+
+
 _SHARED: dict[str, RedisBucket] = {}
+_DATABASE = DatabaseBucket()
 
 
 def default_bucket() -> Bucket:
-    """Redis when the deployment has it (REDIS_URL), else this process's bucket."""
+    """Redis when the deployment has it (REDIS_URL), else the database's bucket."""
     from db.settings import load_settings
 
     url = load_settings().redis_url
     if not url:
-        return _LOCAL
+        return _DATABASE
     if url not in _SHARED:  # one connection pool per process, not one per sync
         _SHARED[url] = RedisBucket.from_url(url)
     return _SHARED[url]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -106,13 +106,15 @@ def sync(
     bucket: Bucket | None = None,
     engine: Engine | None = None,
     today: date | None = None,
+    on_page: Callable[[SyncReport], None] | None = None,
     **client_options: Any,
 ) -> SyncReport:
     """Sync `user_id`'s connection: [start, end] when `start` is given (a backfill), else from the cursor.
 
     Raises TransientError subclasses (retry later), AuthorizationRevoked (the connection is now marked
     error), ConnectionUnusable, MalformedResponse or ProviderError. Rows written before a failure stay;
-    the exception carries the partial report as `.report`.
+    the exception carries the partial report as `.report`. `on_page` sees the report after every page
+    written (progress for a long backfill).
     """
     app = app or app_from_env(provider)
     declared = app.provider
@@ -128,7 +130,15 @@ def sync(
                 report.resources.append(resource)
                 try:
                     _sync_resource(
-                        client, user_id, endpoint, cursors.get(endpoint.name, {}), resource, start, end, today
+                        client,
+                        user_id,
+                        endpoint,
+                        cursors.get(endpoint.name, {}),
+                        resource,
+                        start,
+                        end,
+                        today,
+                        (lambda: on_page(report)) if on_page else None,
                     )
                 except (EndpointMissing, AccessDenied) as exc:
                     resource.warning = str(exc)
@@ -191,6 +201,7 @@ def _sync_resource(
     start: date | None,
     end: date | None,
     today: date,
+    written: Callable[[], None] | None = None,
 ) -> None:
     provider = client.app.provider
     as_of = datetime.now(UTC)
@@ -205,6 +216,8 @@ def _sync_resource(
             records = provider.normalize(endpoint.name, page.items, as_of=as_of)
             report.add_days(r.day for r in records if r.values)
             _write(client, user_id, endpoint, records, report, identity=page.items)
+            if written:
+                written()
         return
 
     first, last = _window(provider, cursor, start, end, today)
@@ -226,6 +239,8 @@ def _sync_resource(
             ]
             report.add_days(r.day for r in records)
             _write(client, user_id, endpoint, records, report, advance=page.last)
+            if written:
+                written()
         report.fetched = (first.isoformat(), chunk_last.isoformat())
 
 

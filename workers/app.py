@@ -15,7 +15,13 @@ from celery.exceptions import CPendingDeprecationWarning
 from workers import dbtransport
 
 # Modules whose shared tasks every app registers: one per area.
-TASK_MODULES = ("workers.tasks", "workers.lab_tasks", "workers.insights_tasks", "workers.apple_tasks")
+TASK_MODULES = (
+    "workers.tasks",
+    "workers.lab_tasks",
+    "workers.insights_tasks",
+    "workers.apple_tasks",
+    "workers.sync_tasks",
+)
 
 
 def make_app(broker_url: str | None = None, result_backend: str | None = None) -> Celery:

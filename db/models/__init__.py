@@ -7,6 +7,7 @@ from db.models.fitness import ExerciseDictionary, LiftingSession, LiftingSet
 from db.models.goals import Goal, GoalAlert, Insight, InsightRun
 from db.models.identity import Account, OAuthIdentity, User, UserPreferences
 from db.models.labs import BiomarkerDictionary, BloodMarker, BloodPanel
+from db.models.pacing import ProviderPacing
 from db.models.system import AuditLog, DataExportRequest, DeletionRequest, IngestionJob
 from db.models.tracking import (
     CustomMetric,
@@ -63,6 +64,7 @@ __all__ = [
     "NutritionLog",
     "OAuthIdentity",
     "Photo",
+    "ProviderPacing",
     "Supplement",
     "SupplementLog",
     "User",

@@ -25,7 +25,15 @@ MENTIONS = ("README.md", "Dockerfile", "docker-compose.yml", "Makefile")
 MENTIONS += ("workers/doctor.py", "workers/mainjob.py", "workers/cli.py", "db/migrate.py")
 # Celery warns when a worker runs as root, the norm in containers and CI.
 ROOT_WORKER_WARNING = "ignore:You're running the worker with superuser privileges"
-PLACEHOLDERS = {"REV": "head", "REVISION": "head", "N": "2", "EMAIL": "someone@example.org", "queues": "default"}
+PLACEHOLDERS = {
+    "REV": "head",
+    "REVISION": "head",
+    "N": "2",
+    "EMAIL": "someone@example.org",
+    "queues": "default",
+    "PROVIDER": "oura",
+    "DATE": "2026-01-01",
+}
 
 
 def _env(**extra: str) -> dict[str, str]:

@@ -8,7 +8,14 @@ from __future__ import annotations
 import importlib
 from argparse import _SubParsersAction
 
-AREAS = ("workers.commands.users", "workers.commands.imports", "workers.commands.insights")
+AREAS = (
+    "workers.commands.users",
+    "workers.commands.imports",
+    "workers.commands.insights",
+    "workers.commands.connectors",
+    "workers.commands.sandbox",
+    "workers.commands.serve",
+)
 
 
 def register_all(sub: _SubParsersAction) -> None:
