@@ -45,7 +45,8 @@ def test_the_declaration_is_coherent(name: str) -> None:
 def test_every_endpoint_is_served_by_the_sandbox_and_normalizes_into_valid_rows(name: str) -> None:
     provider = PROVIDERS[name]
     assert name in SANDBOXES, f"{name} has no sandbox"
-    config = SandboxConfig(days=5, page_size=100, series_page_size=5000)
+    # A month, so every kind of document (a workout is generated on about a third of days) is served.
+    config = SandboxConfig(days=30, page_size=100, series_page_size=5000)
     with SANDBOXES[name](config, today=TODAY) as sandbox:
         redirect = "http://127.0.0.1:9/cb"
         grant = httpx.get(
@@ -66,7 +67,7 @@ def test_every_endpoint_is_served_by_the_sandbox_and_normalizes_into_valid_rows(
         for endpoint in provider.endpoints:
             params = {}
             if endpoint.range is not None:
-                first, stop = TODAY - timedelta(days=4), TODAY + timedelta(days=1)
+                first, stop = TODAY - timedelta(days=29), TODAY + timedelta(days=1)
                 if endpoint.range.kind == "date":
                     params = {endpoint.range.start: first.isoformat(), endpoint.range.end: stop.isoformat()}
                 else:
