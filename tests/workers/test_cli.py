@@ -33,6 +33,9 @@ PLACEHOLDERS = {
     "queues": "default",
     "PROVIDER": "oura",
     "DATE": "2026-01-01",
+    "NAME": "Ada",
+    "SEX": "female",
+    "TZ": "Europe/Berlin",
 }
 
 
