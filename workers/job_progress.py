@@ -6,17 +6,21 @@ work's own transactions, and the work never waits on more than one small update 
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
 
 from db.engine import worker_scope
 from db.jobs import JobSnapshot
 from db.models import IngestionJob
 from db.models.enums import JobStatus
+
+log = logging.getLogger(__name__)
 
 
 def progress_interval() -> float:
@@ -39,23 +43,28 @@ class JobProgress:
         self._clock = clock
         self._last: float | None = None
 
-    def update(self, progress: dict[str, Any], **extra: Any) -> bool:
-        """Record `progress` (and `extra` beside it) unless the last write was too recent; True if written
-        (False too when this attempt no longer runs the job)."""
+    def update(self, progress: dict[str, Any], *, force: bool = False, **extra: Any) -> bool:
+        """Record `progress` (and `extra` beside it) unless the last write was too recent and `force` is
+        not set (a last step); True if written. False too when this attempt no longer runs the job, or
+        the write failed: progress is a courtesy, the work goes on and its rows are the truth."""
         now = self._clock()
-        if self._last is not None and now - self._last < self.interval:
+        if not force and self._last is not None and now - self._last < self.interval:
             return False
         self._last = now
-        with worker_scope() as session:
-            # Only while this attempt runs: a stale attempt never overwrites its successor's progress or result.
-            written = session.execute(
-                update(IngestionJob)
-                .where(
-                    IngestionJob.job_id == self.job_id,
-                    IngestionJob.status == JobStatus.RUNNING,
-                    IngestionJob.attempts == self.attempt,
-                )
-                .values(result={**extra, "progress": progress})
-                .returning(IngestionJob.job_id)
-            ).first()
+        try:
+            with worker_scope() as session:
+                # Only while this attempt runs: a stale attempt never overwrites its successor's result.
+                written = session.execute(
+                    update(IngestionJob)
+                    .where(
+                        IngestionJob.job_id == self.job_id,
+                        IngestionJob.status == JobStatus.RUNNING,
+                        IngestionJob.attempts == self.attempt,
+                    )
+                    .values(result={**extra, "progress": progress})
+                    .returning(IngestionJob.job_id)
+                ).first()
+        except SQLAlchemyError as exc:
+            log.warning("job %s: progress not recorded (%s)", self.job_id, type(exc).__name__)
+            return False
         return written is not None

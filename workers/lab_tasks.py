@@ -11,20 +11,19 @@ with the same specific reason. A job run again re-uses the stored extraction and
 from __future__ import annotations
 
 import logging
-import time
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from celery import Celery, shared_task
-from sqlalchemy import update
-from sqlalchemy.exc import SQLAlchemyError
 
 from db import jobs
-from db.engine import WORKER_ROLE, user_scope, worker_scope
-from db.models import Document, IngestionJob
-from db.models.enums import DataSource, JobStatus, JobType, ParseStatus
+from db.engine import WORKER_ROLE, user_scope
+from db.models import Document
+from db.models.enums import DataSource, JobType, ParseStatus
 from db.storage import StoreError
 from parsers.labs.extract import Progress
+from workers.job_progress import JobProgress
 from workers.jobtask import JobTask, TransientError
 
 if TYPE_CHECKING:  # the openai client is imported only when an endpoint is configured
@@ -42,7 +41,6 @@ class UnreadableReport(ValueError):
 @shared_task(bind=True, base=JobTask, name=TASK_NAME)
 def parse_lab_report(self: JobTask, job_id: str) -> dict[str, Any]:
     """Parse a stored lab report for review (payload: document_id; llm true/false; ask_llm)."""
-    interval = float(self.app.conf.get("vitalis_progress_interval_seconds", 1.0))
 
     def work(job: jobs.JobSnapshot) -> dict[str, Any]:
         if job.user_id is None:
@@ -53,7 +51,7 @@ def parse_lab_report(self: JobTask, job_id: str) -> dict[str, Any]:
             document_id,
             use_llm=use_llm,
             ask_llm=ask_llm,
-            progress=JobProgress(job.job_id, interval=interval),
+            progress=page_progress(JobProgress(job)),
             request_id=job.job_id,
         )
 
@@ -123,33 +121,14 @@ def llm_reader(use_llm: bool | None) -> LlmReader | None:
     return LlmReader(settings)
 
 
-class JobProgress:
-    """Pages read so far, on the job row (`result.progress`), at most once per `interval` seconds.
+def page_progress(recorder: JobProgress) -> Callable[[int, int], None]:
+    """Pages read so far, on the job row, for reports of more than one page; the last page always."""
 
-    Only for reports of more than one page, and the last page is always written. Best effort: a
-    progress write that fails is logged and the parse goes on."""
+    def report(done: int, total: int) -> None:
+        if total >= 2:
+            recorder.update({"stage": "reading pages", "done": done, "total": total}, force=done == total)
 
-    def __init__(self, job_id: uuid.UUID, *, interval: float = 1.0) -> None:
-        self.job_id, self.interval = job_id, interval
-        self._last = float("-inf")
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if total < 2 or (done < total and now - self._last < self.interval):
-            return
-        self._last = now
-        self.write({"stage": "reading pages", "done": done, "total": total})
-
-    def write(self, progress: dict[str, Any]) -> None:
-        try:
-            with worker_scope() as session:
-                session.execute(
-                    update(IngestionJob)
-                    .where(IngestionJob.job_id == self.job_id, IngestionJob.status == JobStatus.RUNNING)
-                    .values(result={"progress": progress})
-                )
-        except SQLAlchemyError as exc:
-            log.warning("job %s: progress not recorded (%s)", self.job_id, type(exc).__name__)
+    return report
 
 
 def _read_payload(payload: Any) -> tuple[uuid.UUID, bool | None, bool]:

@@ -18,15 +18,13 @@ there yet.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
 from celery import Celery, Task, shared_task
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import func, or_, select
 
 from db import jobs
 from db.engine import worker_scope
@@ -37,6 +35,7 @@ from integrations.oauth import Connected, finish_connect
 from integrations.registry import PROVIDERS, get_provider
 from integrations.sync import SyncReport, sync, sync_document
 from integrations.webhooks import WebhookSync
+from workers.job_progress import JobProgress
 from workers.jobtask import JobTask, TransientError
 from workers.tasks import enqueue
 
@@ -54,9 +53,8 @@ def sync_provider(self: JobTask, job_id: str) -> dict[str, Any]:
     def work(job: jobs.JobSnapshot) -> dict[str, Any]:
         if job.user_id is None:
             raise ValueError("a sync job needs a user")
-        interval = float(self.app.conf.get("vitalis_progress_interval_seconds", 1.0))
         payload = job.payload or {}
-        return run_sync(job.user_id, payload, progress=Progress(job.job_id, _resource_count(payload), interval))
+        return run_sync(job.user_id, payload, progress=Progress(JobProgress(job), _resource_count(payload)))
 
     return self.run_job(job_id, work)
 
@@ -72,18 +70,13 @@ def describe_payload(payload: dict[str, Any]) -> str:
 
 
 class Progress:
-    """Writes how far a sync has got into its running job's result, at most once per `interval` seconds,
-    so `vitalis jobs` and `vitalis sync --wait` can show it while a long backfill runs."""
+    """How far a sync has got, on its running job's row (through workers.job_progress, so at most once
+    per interval), for `vitalis jobs` and `vitalis sync --wait` while a long backfill runs."""
 
-    def __init__(self, job_id: uuid.UUID, resources: int, interval: float = 1.0) -> None:
-        self.job_id, self.resources, self.interval = job_id, resources, interval
-        self._last = 0.0
+    def __init__(self, recorder: JobProgress, resources: int) -> None:
+        self.recorder, self.resources = recorder, resources
 
     def __call__(self, report: SyncReport) -> None:
-        now = time.monotonic()
-        if now - self._last < self.interval:
-            return
-        self._last = now
         current = report.resources[-1] if report.resources else None
         # stage/done/total is the shape every job's progress takes; the rest is this job's own.
         progress = {
@@ -95,15 +88,7 @@ class Progress:
             "inserted": report.inserted(),
         }
         summary = progress["stage"] + (f" through {progress['through']}" if progress["through"] else "")
-        try:
-            with worker_scope() as session:
-                session.execute(
-                    update(IngestionJob)
-                    .where(IngestionJob.job_id == self.job_id, IngestionJob.status == JobStatus.RUNNING)
-                    .values(result={"progress": progress, "summary": f"{summary}; {progress['inserted']} new row(s)"})
-                )
-        except SQLAlchemyError as exc:  # progress is a courtesy: the sync goes on, its rows are the truth
-            log.warning("job %s: progress not recorded (%s)", self.job_id, type(exc).__name__)
+        self.recorder.update(progress, summary=f"{summary}; {progress['inserted']} new row(s)")
 
 
 def _resource_count(payload: dict[str, Any]) -> int:

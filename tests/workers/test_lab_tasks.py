@@ -21,8 +21,9 @@ from tests.helpers import TEST_DATABASE_URL
 from tests.parsers.labs import reports
 from workers.app import make_app
 from workers.cli import main
+from workers.job_progress import JobProgress
 from workers.jobtask import JobFailed
-from workers.lab_tasks import TASK_NAME, JobProgress, enqueue_lab_report, parse_lab_document
+from workers.lab_tasks import TASK_NAME, enqueue_lab_report, page_progress, parse_lab_document
 from workers.tasks import create_job
 
 TIMEOUT = 60
@@ -52,7 +53,6 @@ def app(request, engine, redis_url):
         app = make_app(broker_url=redis_url, result_backend=redis_url)
     else:
         app = make_app(broker_url=f"sqla+{TEST_DATABASE_URL}", result_backend=f"db+{TEST_DATABASE_URL}")
-    app.conf.vitalis_progress_interval_seconds = 0
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20, queues=["documents"]):
         yield app
 
@@ -177,10 +177,12 @@ class _Watched(JobProgress):
 
     seen: list
 
-    def write(self, progress) -> None:
-        super().write(progress)
-        with worker_scope() as session:
-            self.seen.append(session.get(IngestionJob, self.job_id).result)
+    def update(self, progress, **kwargs) -> bool:
+        written = super().update(progress, **kwargs)
+        if written:
+            with worker_scope() as session:
+                self.seen.append(session.get(IngestionJob, self.job_id).result)
+        return written
 
 
 def test_a_multi_page_report_writes_its_progress_per_page_on_the_job_row(engine, committed_users, capsys) -> None:
@@ -188,11 +190,11 @@ def test_a_multi_page_report_writes_its_progress_per_page_on_the_job_row(engine,
     document_id = _upload(user, reports.quest().pdf)
     job_id = create_job(JobType.DOCUMENT_PARSE, user_id=user, payload={"document_id": str(document_id)})
     with worker_scope() as session:
-        jobs.claim(session, job_id, task_id=None, lease_seconds=30)  # running, as a worker would hold it
-    progress = _Watched(job_id, interval=0)
+        claim = jobs.claim(session, job_id, task_id=None, lease_seconds=30)  # running, as a worker holds it
+    progress = _Watched(claim.job, interval=0)
     progress.seen = []
 
-    summary = parse_lab_document(user, document_id, progress=progress)
+    summary = parse_lab_document(user, document_id, progress=page_progress(progress))
 
     assert summary["pages"] == 2
     assert progress.seen == [
@@ -205,10 +207,11 @@ def test_a_multi_page_report_writes_its_progress_per_page_on_the_job_row(engine,
     assert "└ reading pages: 2 of 2" in capsys.readouterr().out  # what `vitalis jobs` shows while it runs
 
     # At a slower rate the pages in between are skipped; the first and the last are written.
-    slow = _Watched(job_id, interval=60)
+    slow = _Watched(claim.job, interval=60)
     slow.seen = []
+    report = page_progress(slow)
     for page in (1, 2, 3):
-        slow(page, 3)
+        report(page, 3)
     assert slow.seen == [
         {"progress": {"stage": "reading pages", "done": 1, "total": 3}},
         {"progress": {"stage": "reading pages", "done": 3, "total": 3}},

@@ -181,6 +181,7 @@ def test_a_running_sync_writes_its_progress_into_the_job_row(
     committed_users, fresh_sandbox, token_key, monkeypatch
 ) -> None:
     from db.models import IngestionJob
+    from workers.job_progress import JobProgress
     from workers.sync_tasks import Progress, run_sync
     from workers.tasks import create_job
 
@@ -194,8 +195,10 @@ def test_a_running_sync_writes_its_progress_into_the_job_row(
         session.get(IngestionJob, job_id).status = JobStatus.RUNNING
     seen: list[dict] = []
 
+    recorder = JobProgress(job(job_id), interval=0)
+
     def watching(report) -> None:
-        Progress(job_id, resources=8, interval=0)(report)
+        Progress(recorder, resources=8)(report)
         seen.append(job(job_id).result["progress"])
 
     result = run_sync(user, {"provider": "oura", "start": START.isoformat()}, progress=watching)
