@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import io
 import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
@@ -25,11 +21,11 @@ from db.models import Measurement
 from db.models.enums import JobStatus, JobType, ParseStatus
 from tests.helpers import TEST_DATABASE_URL
 from tests.parsers.apple_health.exports import document, quantity, zipped
+from tests.workers.processes import WorkerProcess
 from tests.workers.test_faults import WORKER_ENV
 from workers.app import make_app
 from workers.tasks import enqueue
 
-ROOT = Path(__file__).resolve().parents[2]
 SETTLE = 45
 
 WEIGHTS = tuple(
@@ -51,46 +47,9 @@ PULSE = tuple(
 )
 
 
-class Worker:
-    """`celery -A workers.app worker` in a process group of its own, so the test can kill all of it."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.log = log
-        with log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "workers.app",
-                    "worker",
-                    "-I",
-                    "tests.workers.apple_faulty",
-                    "--pool",
-                    "solo",
-                    "-Q",
-                    "default,documents",
-                    "-l",
-                    "INFO",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--without-heartbeat",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
+class Worker(WorkerProcess):
+    queues = "default,documents"
+    imports = ("tests.workers.apple_faulty",)
 
 
 @pytest.fixture

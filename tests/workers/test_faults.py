@@ -14,7 +14,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -31,11 +30,11 @@ from db.engine import admin_scope, user_scope, worker_scope
 from db.models import IngestionJob, WearableDaily
 from db.models.enums import JobStatus, JobType
 from tests.helpers import TEST_DATABASE_URL
+from tests.workers.processes import WorkerProcess
 from workers.app import make_app
 from workers.delivery import BrokerUnavailable
 from workers.tasks import create_job, enqueue
 
-ROOT = Path(__file__).resolve().parents[2]
 WORKER_ENV = {
     "VITALIS_JOB_LEASE_SECONDS": "1.5",
     "VITALIS_SWEEP_INTERVAL_SECONDS": "0.5",
@@ -158,56 +157,8 @@ def throwaway_redis() -> Iterator[ThrowawayRedis]:
     server.stop()
 
 
-class Worker:
-    """`celery -A workers.app worker` in a process group of its own, so a test can kill all of it."""
-
-    def __init__(self, env: dict[str, str], log: Path, *, pool: str = "solo", concurrency: int = 1) -> None:
-        self.log = log
-        with log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "workers.app",
-                    "worker",
-                    "-I",
-                    "tests.workers.faulty",
-                    "--pool",
-                    pool,
-                    "-c",
-                    str(concurrency),
-                    "-Q",
-                    "default",
-                    "-l",
-                    "INFO",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--without-heartbeat",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
+class Worker(WorkerProcess):
+    imports = ("tests.workers.faulty",)
 
 
 @pytest.fixture(params=["redis", "database"])

@@ -4,7 +4,6 @@ connect`) needs to reach the sandbox, the worker process, and waiting for a job.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,12 +18,11 @@ from integrations.apps import ProviderApp
 from integrations.sandbox.oura import OuraSandbox
 from tests.helpers import TEST_DATABASE_URL
 from tests.integrations.connecting import REDIRECT
+from tests.workers.processes import WorkerProcess
 
 ROOT = Path(__file__).resolve().parents[3]
 SETTLE = 60  # seconds a job may take before a test gives up on it
 TOKEN_KEY = crypto.new_key()
-CELERY = [sys.executable, "-m", "celery", "-A", "workers.app"]
-WORKER_OPTIONS = ["-Q", "sync", "-l", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"]
 
 
 def oura_app(sandbox: OuraSandbox) -> ProviderApp:
@@ -59,33 +57,8 @@ def worker_env(sandbox: OuraSandbox, redis_url: str, **extra: str) -> dict[str, 
     return env
 
 
-class Worker:
-    """`celery -A workers.app worker -Q sync` in a process group of its own."""
-
-    def __init__(self, env: dict[str, str], log: Path, *, pool: str = "solo", concurrency: int = 1) -> None:
-        self.log = log
-        env = {**env, "PYTHONWARNINGS": "ignore::celery.exceptions.SecurityWarning"}
-        with log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [*CELERY, "worker", "--pool", pool, "-c", str(concurrency), *WORKER_OPTIONS],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
+class Worker(WorkerProcess):
+    queues = "sync"
 
 
 def job(job_id: uuid.UUID) -> jobs.JobSnapshot:
