@@ -33,6 +33,7 @@ from db.engine import WORKER_ROLE, user_scope
 from db.models import Document
 from db.models.enums import DocumentType, ParseStatus
 from db.storage import DocumentStore, document_store
+from db.upsert import UpsertStats
 from parsers.apple_health import ExportError
 from parsers.apple_health.push import PushError, push_records
 
@@ -105,7 +106,16 @@ def import_push_document(
     except PushError as exc:
         mark_failed(user_id, document_id, str(exc), code="not_a_push", job_id=job_id)
         raise
-    result = write_records(records.items, user_id, records.report, omit=records.omit, role=WORKER_ROLE)
+    result = ImportResult(report=records.report)
+    for items, omit in records.batches():
+        part = write_records(items, user_id, records.report, omit=omit, role=WORKER_ROLE)
+        for table, stats in part.written.items():
+            total = result.written.setdefault(table, UpsertStats())
+            total.inserted += stats.inserted
+            total.updated += stats.updated
+            total.unchanged += stats.unchanged
+        for column, count in part.dropped_values.items():
+            result.dropped_values[column] = result.dropped_values.get(column, 0) + count
     report = {**result.as_dict(), **records.summary(), "received_at": received_at.isoformat()}
     _set(
         user_id,

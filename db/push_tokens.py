@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from db.engine import WORKER_ROLE, user_scope, worker_scope
 from db.models import PushToken
@@ -53,7 +53,10 @@ def create_token(user_id: uuid.UUID, name: str | None = None) -> tuple[str, str]
     prefix = secrets.token_hex(6)
     token = f"vitalis_{prefix}_{secrets.token_urlsafe(32)}"
     with user_scope(user_id, role=WORKER_ROLE) as session:
-        session.add(PushToken(user_id=user_id, name=name, prefix=prefix, token_hash=hash_token(token)))
+        # Only the columns the worker may write: the rest are the database's (created_at) or later uses'.
+        session.execute(
+            insert(PushToken).values(user_id=user_id, name=name, prefix=prefix, token_hash=hash_token(token))
+        )
     return prefix, token
 
 

@@ -13,8 +13,9 @@ an earlier push). So a push writes a day's daily summary only when it holds that
 (midnight to midnight in the offset its samples carry) ended before the push arrived, and the push's
 earliest sample is no later than the day's first instant (its range began before the day did; with
 the app's daily aggregation, the day's own bucket starts exactly at midnight). Other days are left
-out and listed (`partial_days`). Only the columns of metrics the push carries are written, so a push
-of heart rate alone leaves steps as they were. Measurements, workouts and nights that ended before
+out and listed (`partial_days`). Of a whole day only the columns of metrics the push has samples of
+on that day are written, so a push of heart rate alone leaves steps as they were (a value is never
+erased with nothing). Measurements, workouts and nights that ended before
 the push arrived are each whole on their own and always written.
 
 `parse_push` checks the shape (Pydantic) and raises `PushError` for a body that is not a push;
@@ -78,9 +79,11 @@ class PushBody(_Loose):
 
 def parse_push(body: bytes) -> PushBody:
     try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PushError(f"the body is not JSON ({type(exc).__name__} at byte {getattr(exc, 'pos', 0)})") from None
+        document = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise PushError(f"the body is not UTF-8 text (byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise PushError(f"the body is not JSON ({exc.msg} at character {exc.pos})") from None
     if not isinstance(document, dict) or not isinstance(document.get("data"), dict):
         raise PushError('the body is not a Health Auto Export push: expected {"data": {"metrics": [...], ...}}')
     try:
@@ -191,6 +194,17 @@ class PushRecords:
     omit: dict[str, frozenset[str]]
     whole_days: list[date] = field(default_factory=list)
     partial_days: list[date] = field(default_factory=list)
+    # day -> daily columns of metrics the push has no sample of that day: never erased with nothing
+    daily_omit: dict[date, frozenset[str]] = field(default_factory=dict)
+
+    def batches(self) -> Iterator[tuple[list[Any], dict[str, frozenset[str]]]]:
+        """The records in groups that each write the same columns (a batch upsert writes one set)."""
+        groups: dict[frozenset[str], list[Any]] = {}
+        for item in self.items:
+            key = self.daily_omit.get(item.day, frozenset()) if isinstance(item, DailySummary) else frozenset()
+            groups.setdefault(key, []).append(item)
+        for daily, items in groups.items():
+            yield items, {**self.omit, "wearable_daily": daily}
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -216,7 +230,7 @@ class _Mapper:
         self.report = self.samples.report
         self.earliest = math.inf
         self.day_offsets: dict[int, int] = {}
-        self.daily_metrics: set[str] = set()
+        self.daily_metrics: dict[int, set[str]] = {}
         self.aggregated_sleep = False
 
     def map(self, push: PushBody) -> PushRecords:
@@ -419,8 +433,9 @@ class _Mapper:
         return value * factor + shift
 
     def _daily(self, field_name: str, start: float, offset: int) -> None:
-        self.daily_metrics.add(field_name)
-        self.day_offsets.setdefault(int((start + offset * 60) // DAY), offset)
+        day = int((start + offset * 60) // DAY)
+        self.daily_metrics.setdefault(day, set()).add(field_name)
+        self.day_offsets.setdefault(day, offset)
 
     def _whole(self, day: date) -> bool:
         number = (day - date(1970, 1, 1)).days
@@ -429,13 +444,15 @@ class _Mapper:
         return last <= self.received and self.earliest <= first
 
     def _columns(self, records: PushRecords) -> None:
-        written: set[str] = set()
-        for field_name in self.daily_metrics:
-            written.update(DAILY_COLUMNS.get(field_name, ()))
-        if {"active_calories_kcal", "basal_calories_kcal"} <= self.daily_metrics:
-            written.add("total_calories_kcal")
-        # raw_data holds the export's activity summary (goals), which a push does not carry.
-        records.omit["wearable_daily"] = frozenset(DAILY_VALUE_COLUMNS - written)
+        for day in records.whole_days:
+            metrics = self.daily_metrics.get((day - date(1970, 1, 1)).days, set())
+            written: set[str] = set()
+            for field_name in metrics:
+                written.update(DAILY_COLUMNS.get(field_name, ()))
+            if {"active_calories_kcal", "basal_calories_kcal"} <= metrics:
+                written.add("total_calories_kcal")
+            # raw_data holds the export's activity summary (goals), which a push does not carry.
+            records.daily_omit[day] = frozenset(DAILY_VALUE_COLUMNS - written)
         if self.aggregated_sleep:
             records.omit["wearable_sleep"] = frozenset(AGGREGATED_NIGHT_UNKNOWN)
 
