@@ -81,24 +81,20 @@ def revoke_token(user_id: uuid.UUID, prefix: str) -> bool:
 
 def authenticate(token: str) -> uuid.UUID | None:
     """The person a presented token belongs to, or None (malformed, unknown or revoked: one answer for all)."""
-    match = TOKEN_PATTERN.fullmatch(token.strip())
-    presented = hash_token(token.strip())
-    with worker_scope() as session:
-        row = (
-            session.execute(
-                select(PushToken.user_id, PushToken.token_hash, PushToken.revoked_at).where(
-                    PushToken.prefix == (match.group(1) if match else "")
+    token = token.strip()
+    match = TOKEN_PATTERN.fullmatch(token)
+    row = None
+    if match is not None:
+        with worker_scope() as session:
+            row = session.execute(
+                select(PushToken.token_id, PushToken.user_id, PushToken.token_hash, PushToken.revoked_at).where(
+                    PushToken.prefix == match.group(1)
                 )
             ).first()
-            if match
-            else None
-        )
-    # Compared even when no row was found, so a miss and a wrong secret take the same time.
+    # Compared even when no row was found, so an unknown prefix and a wrong secret take the same time.
     stored = row.token_hash if row is not None else hash_token("")
-    if not hmac.compare_digest(presented, stored) or row is None or row.revoked_at is not None:
+    if not hmac.compare_digest(hash_token(token), stored) or row is None or row.revoked_at is not None:
         return None
     with user_scope(row.user_id, role=WORKER_ROLE) as session:
-        session.execute(
-            update(PushToken).where(PushToken.prefix == match.group(1)).values(last_used_at=func.now())  # type: ignore[union-attr]
-        )
+        session.execute(update(PushToken).where(PushToken.token_id == row.token_id).values(last_used_at=func.now()))
     return row.user_id

@@ -309,7 +309,7 @@ def test_a_push_becomes_the_hand_computed_rows_and_the_same_push_again_changes_n
     committed_users, server, worker
 ) -> None:
     user, stranger = committed_users
-    _, token = create_token(user)
+    prefix, token = create_token(user)
 
     answer = _post(server, _body(SAMPLE), token)
 
@@ -381,6 +381,8 @@ def test_a_push_becomes_the_hand_computed_rows_and_the_same_push_again_changes_n
     )
     assert document.parse_result["job_id"] == reply["job_id"]
     assert _counts(stranger)["wearable_daily"] == 0  # the token named its owner, and only its owner
+    with admin_scope() as session:
+        assert session.scalar(select(PushToken.last_used_at).where(PushToken.prefix == prefix)) is not None
 
     # The same body again: the same document, imported already, no second job.
     before = _counts(user)
