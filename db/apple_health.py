@@ -11,7 +11,7 @@ counted; a measurement whose value is refused is skipped. Neither stops the impo
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -120,6 +120,27 @@ def import_apple_health(
     return result
 
 
+def write_records(
+    items: Iterable[Any],
+    user_id: uuid.UUID | str,
+    report: ImportReport,
+    *,
+    omit: Mapping[str, frozenset[str]] | None = None,
+    role: str = WORKER_ROLE,
+    engine: Engine | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> ImportResult:
+    """Write records mapped elsewhere (the push endpoint's) as an import writes them; `omit` names, per
+    table, columns to leave as they are stored."""
+    result = ImportResult(report=report)
+    writer = _Writer(user_id, role=role, engine=engine, result=result, batch_size=batch_size)
+    writer.omit = omit or {}
+    for item in items:
+        writer.add(item)
+    writer.flush()
+    return result
+
+
 class _Writer:
     def __init__(
         self, user_id: uuid.UUID | str, *, role: str, engine: Engine | None, result: ImportResult, batch_size: int
@@ -132,12 +153,16 @@ class _Writer:
         self._pending: dict[type[Base], list[dict[str, Any]]] = {}
         self.items = 0
         self.on_write: Callable[[], None] | None = None
+        self.omit: Mapping[str, frozenset[str]] = {}  # table -> columns left as stored (a push's unknowns)
 
     def add(self, item: Any) -> None:
         if isinstance(item, Profile):
             self._profile(item)
             return
         model, row = _row(item, self._user_id)
+        omitted = self.omit.get(model.__tablename__)
+        if omitted:
+            row = {column: value for column, value in row.items() if column not in omitted}
         row = self._valid(model.__tablename__, row)
         if row is None:
             return

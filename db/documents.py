@@ -9,14 +9,15 @@ a storage key.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from db.models import Document
-from db.models.enums import DocumentType
+from db.models.enums import DocumentType, JobStatus, ParseStatus
 from db.storage import DocumentStore, StoredObject, put_content
 
 
@@ -83,3 +84,43 @@ def record_document(
     session.add(document)
     session.flush()
     return StoredDocument(document.document_id, stored.key, stored.size, stored.sha256, created=True)
+
+
+def fail_documents_of(failed_jobs: Iterable[Any]) -> int:
+    """Fail the documents that jobs failed elsewhere (the sweeper, a last attempt's lost worker) were
+    working on, with the job's reason: a job whose payload names a `document_id` (an Apple Health import
+    or push, a lab report) would otherwise leave its document `processing` for good.
+
+    Each job is a `db.jobs.JobSnapshot`. Only a document still pending or processing is changed, in its
+    owner's scope (worker role); one that was parsed or confirmed meanwhile keeps its state. Returns the
+    number of documents failed.
+    """
+    from db.engine import WORKER_ROLE, user_scope
+
+    failed = 0
+    for job in failed_jobs:
+        raw = job.payload.get("document_id") if isinstance(job.payload, dict) else None
+        if job.user_id is None or raw is None or job.status is not JobStatus.FAILED:
+            continue
+        try:
+            document_id = uuid.UUID(str(raw))
+        except ValueError:
+            continue
+        with user_scope(job.user_id, role=WORKER_ROLE, request_id=job.job_id) as session:
+            done = session.execute(
+                update(Document)
+                .where(
+                    Document.document_id == document_id,
+                    Document.parse_status.in_((ParseStatus.PENDING, ParseStatus.PROCESSING)),
+                )
+                .values(
+                    parse_status=ParseStatus.FAILED,
+                    error_message=job.error_message,
+                    parse_result=func.coalesce(Document.parse_result, text("'{}'::jsonb")).op("||")(
+                        func.jsonb_build_object("error", "job_failed", "job_id", str(job.job_id))
+                    ),
+                )
+                .returning(Document.document_id)
+            ).first()
+        failed += done is not None
+    return failed

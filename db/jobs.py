@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -261,6 +261,7 @@ class SweepPlan:
     resend: list[Resend]
     requeued: int  # running jobs whose lease ran out, queued again
     failed: int  # jobs that cannot run again (no attempts left, or no task to send)
+    closed: list[JobSnapshot] = field(default_factory=list)  # those jobs, as failed here
 
 
 def sweep(session: Session, *, resend_after: float, limit: int = 200) -> SweepPlan:
@@ -290,6 +291,7 @@ def sweep(session: Session, *, resend_after: float, limit: int = 200) -> SweepPl
         .with_for_update(skip_locked=True)
     ).all()
     resend: list[Resend] = []
+    closed: list[JobSnapshot] = []
     requeued = failed = 0
     for job in rows:
         lost_attempt = job.status == JobStatus.RUNNING
@@ -301,10 +303,12 @@ def sweep(session: Session, *, resend_after: float, limit: int = 200) -> SweepPl
                 "and no attempts are left",
             )
             failed += 1
+            closed.append(_snapshot(job))
             continue
         if not job.task_name:
             _close(job, now, "the job's message was lost and the job does not record which task runs it")
             failed += 1
+            closed.append(_snapshot(job))
             continue
         if lost_attempt:
             requeued += 1
@@ -318,7 +322,7 @@ def sweep(session: Session, *, resend_after: float, limit: int = 200) -> SweepPl
         not_before = job.next_retry_at if job.next_retry_at and job.next_retry_at > now else None
         resend.append(Resend(job.job_id, job.task_name, job.task_id, not_before))
     session.flush()
-    return SweepPlan(resend, requeued, failed)
+    return SweepPlan(resend, requeued, failed, closed)
 
 
 def _close(job: IngestionJob, now: datetime, reason: str) -> None:

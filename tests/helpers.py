@@ -68,6 +68,9 @@ COLUMN_VALUES = {
     ("measurements", "unit"): "kg",
     ("blood_markers", "value_numeric"): 5.2,
     ("wearable_activities", "source_activity_id"): "act-1",
+    # Unique per row: a callable is called for each.
+    ("push_tokens", "token_hash"): lambda: uuid.uuid4().hex * 2,
+    ("push_tokens", "prefix"): lambda: uuid.uuid4().hex[:12],
 }
 
 
@@ -111,7 +114,8 @@ def row_values(session: Session, table_name: str, user_id: uuid.UUID, made: dict
             values["user_id"] = user_id
             continue
         if (table_name, column.name) in COLUMN_VALUES:
-            values[column.name] = COLUMN_VALUES[(table_name, column.name)]
+            value = COLUMN_VALUES[(table_name, column.name)]
+            values[column.name] = value() if callable(value) else value
             continue
         if column.nullable or column.server_default is not None or column.computed is not None:
             continue

@@ -7,6 +7,9 @@ report as the job's result and on the document. An export that cannot be read fa
 specific reason. A worker that dies midway leaves a lease nobody renews: the sweeper queues the job
 again and the next attempt runs the whole import, whose idempotent upserts leave what the first
 attempt wrote as it was.
+
+A push (the JSON the iOS app Health Auto Export posts to `vitalis serve`) is the same kind of job on its
+own task: its document is mapped by parsers.apple_health.push and written by the same writer.
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ from sqlalchemy import select
 
 from db import jobs
 from db.apple_health import BATCH_SIZE, ImportProgress
-from db.apple_health_documents import import_export_document, mark_failed
+from db.apple_health_documents import import_export_document, import_push_document, mark_failed
 from db.engine import worker_scope
 from db.models import IngestionJob
 from db.models.enums import DataSource, JobStatus, JobType
 from db.storage import StoreError
 from parsers.apple_health import ExportError
+from parsers.apple_health.push import PushError
 from workers.job_progress import JobProgress
 from workers.jobtask import JobTask, TransientError, describe, is_transient
 from workers.tasks import enqueue
@@ -34,6 +38,7 @@ from workers.tasks import enqueue
 log = logging.getLogger(__name__)
 
 TASK_NAME = "vitalis.documents.import_apple_health"
+PUSH_TASK_NAME = "vitalis.documents.import_apple_health_push"
 
 
 @shared_task(bind=True, base=JobTask, name=TASK_NAME)
@@ -52,6 +57,42 @@ def enqueue_import(user_id: uuid.UUID, document_id: uuid.UUID, *, app: Celery | 
         source=DataSource.APPLE_HEALTH,
         payload={"document_id": str(document_id)},
     )
+
+
+@shared_task(bind=True, base=JobTask, name=PUSH_TASK_NAME)
+def import_apple_health_push(self: JobTask, job_id: str) -> dict[str, Any]:
+    """Write the Health Auto Export push a job's payload names (`document_id`)."""
+    return self.run_job(job_id, push_job)
+
+
+def enqueue_push(user_id: uuid.UUID, document_id: uuid.UUID, *, app: Celery | None = None) -> uuid.UUID:
+    """Queue the import of a stored push (see enqueue_import)."""
+    return enqueue(
+        app.tasks[PUSH_TASK_NAME] if app is not None else PUSH_TASK_NAME,
+        JobType.APPLE_HEALTH_IMPORT,
+        user_id=user_id,
+        source=DataSource.APPLE_HEALTH,
+        payload={"document_id": str(document_id), "push": True},
+    )
+
+
+def push_job(job: jobs.JobSnapshot) -> dict[str, Any]:
+    """The work of one push job: the pushed document written, its report returned as the job's result."""
+    if job.user_id is None:
+        raise ValueError("an Apple Health push needs a user")
+    document_id = document_of(job)
+    try:
+        try:
+            report = import_push_document(job.user_id, document_id, job_id=job.job_id)
+        except StoreError as exc:
+            raise TransientError(str(exc)) from None
+    except PushError:
+        raise  # the document already says why
+    except Exception as exc:
+        if not is_transient(exc) or job.attempts >= job.max_attempts:
+            _fail_document(job, document_id, describe(exc))
+        raise
+    return {"document_id": str(document_id), **report}
 
 
 def import_job(

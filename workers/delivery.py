@@ -71,6 +71,8 @@ def sweep(app: Celery, *, limit: int = 200) -> dict[str, int]:
     resend_after = float(app.conf.get("vitalis_resend_after_seconds", 300))
     with worker_scope() as session:
         plan = jobs.sweep(session, resend_after=resend_after, limit=limit)
+    if plan.closed:
+        close_documents(plan.closed)
     sent = 0
     for item in plan.resend:
         try:
@@ -90,6 +92,17 @@ def sweep(app: Celery, *, limit: int = 200) -> dict[str, int]:
     if any(counts.values()):
         log.info("sweep: sent %(sent)d job(s) again (%(requeued)d from a lost worker), failed %(failed)d", counts)
     return counts
+
+
+def close_documents(failed: list[jobs.JobSnapshot]) -> None:
+    """A job failed for good without its task's own handling (its worker died): the document it was
+    working on fails with the job's reason instead of staying `processing`."""
+    from db.documents import fail_documents_of
+
+    try:
+        fail_documents_of(failed)
+    except Exception as exc:  # the jobs are failed either way; the documents say so at the next look
+        log.warning("the documents of %d failed job(s) could not be marked (%s)", len(failed), type(exc).__name__)
 
 
 def sweep_in_worker(app: Celery) -> bool:

@@ -159,6 +159,7 @@ class JobTask(Task):
             raise Ignore()
         if claim.outcome is jobs.Outcome.EXHAUSTED:
             log.error("job %s failed: its worker stopped during its last attempt", job.job_id)
+            delivery.close_documents([job])
             raise JobFailed(f"job {job.job_id} failed (WorkerLost); the job record holds the details")
         assert claim.token is not None
         token = claim.token

@@ -5,7 +5,7 @@ from db.models.body import DexaBoneDensity, DexaRegionRow, DexaScan, EpigeneticO
 from db.models.devices import ConnectedDevice
 from db.models.fitness import ExerciseDictionary, LiftingSession, LiftingSet
 from db.models.goals import Goal, GoalAlert, Insight, InsightRun
-from db.models.identity import Account, OAuthIdentity, User, UserPreferences
+from db.models.identity import Account, OAuthIdentity, PushToken, User, UserPreferences
 from db.models.labs import BiomarkerDictionary, BloodMarker, BloodPanel
 from db.models.pacing import ProviderPacing
 from db.models.system import AuditLog, DataExportRequest, DeletionRequest, IngestionJob
@@ -65,6 +65,7 @@ __all__ = [
     "OAuthIdentity",
     "Photo",
     "ProviderPacing",
+    "PushToken",
     "Supplement",
     "SupplementLog",
     "User",

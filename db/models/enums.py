@@ -147,6 +147,7 @@ class DocumentType(enum.StrEnum):
     DEXA = "dexa"
     EPIGENETICS = "epigenetics"
     APPLE_HEALTH_EXPORT = "apple_health_export"
+    APPLE_HEALTH_PUSH = "apple_health_push"  # a Health Auto Export JSON body posted to the push endpoint
     OTHER = "other"
 
 

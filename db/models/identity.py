@@ -95,3 +95,29 @@ class UserPreferences(Base):
         CheckConstraint("temperature_unit IN ('F', 'C')", name="temperature_unit_values"),
         CheckConstraint("energy_unit IN ('kcal', 'kJ')", name="energy_unit_values"),
     )
+
+
+class PushToken(Base):
+    """A person's token for pushing data (the Apple Health push endpoint): only its SHA-256 is kept.
+
+    `prefix` is the token's public part: it names the token in lists and finds its row, so the secret is
+    compared (in constant time) against one hash only. A revoked token stays revoked.
+    """
+
+    __tablename__ = "push_tokens"
+
+    token_id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = user_fk()
+    name: Mapped[str]
+    prefix: Mapped[str] = mapped_column(unique=True)
+    token_hash: Mapped[str] = mapped_column(unique=True)
+    created_at: Mapped[datetime] = created_at()
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint("token_hash ~ '^[0-9a-f]{64}$'", name="token_hash_sha256"),
+        CheckConstraint("prefix ~ '^[0-9a-f]{12}$'", name="prefix_hex"),
+        CheckConstraint("char_length(name) BETWEEN 1 AND 100", name="name_length"),
+        Index(None, "user_id"),
+    )

@@ -366,6 +366,23 @@ class AppleHealthExport:
             return (1, name)
         return (2, name)
 
+    # --- samples read elsewhere (the push endpoint's JSON, parsers.apple_health.push) ---------------------
+
+    def add_cumulative(self, metric: str, start: float, end: float, offset: int, value: float, source: str) -> None:
+        """A summed quantity's sample, already in the catalog's unit, merged across sources as the export's."""
+        self._cumulative.add(metric, start, end, offset, value, self._register((source, "")))
+
+    def add_discrete(self, metric: str, start: float, offset: int, value: float) -> None:
+        self._discrete.add(metric, int((start + offset * 60) // DAY), value)
+
+    def add_sleep(self, source: str, start: float, end: float, offset: int, stage: str) -> None:
+        self._sleep.add(self._register((source, "")), start, end, offset, stage)
+
+    def summaries(self) -> Iterator[SleepNight | DailySummary]:
+        """The nights and days of what was added, computed as at the end of an export."""
+        yield from self._nights()
+        yield from self._days()
+
     # --- results -------------------------------------------------------------------------------------
 
     def _nights(self) -> Iterator[SleepNight]:

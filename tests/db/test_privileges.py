@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from db.engine import API_ROLE, WORKER_ROLE, user_scope
 from db.models import Base
@@ -38,6 +38,9 @@ FORBIDDEN_TO_A_PERSON = [
     ("ingestion_jobs", "result", "{}"),
     ("insights", "body", "rewritten"),
     ("goal_alerts", "trigger_value", "1"),
+    ("push_tokens", "token_hash", "f" * 64),  # a hash of a token the person chose, or one copied from elsewhere
+    ("push_tokens", "prefix", "abcdefabcdef"),
+    ("push_tokens", "last_used_at", "2026-01-01T00:00:00Z"),
 ]
 
 
@@ -149,3 +152,19 @@ def test_changing_ones_email_drops_its_verification(person) -> None:
         assert session.execute(text("SELECT email_verified_at IS NOT NULL FROM users")).scalar_one()
         _update(session, "users", rows["users"], "email", f"new-{user.hex[:8]}@example.test")
         assert session.execute(text("SELECT email_verified_at FROM users")).scalar_one() is None
+
+
+def test_a_person_cannot_make_a_push_token_of_their_own_choosing_nor_bring_a_revoked_one_back(person) -> None:
+    """Tokens are made by the system (which alone knows the secret); a revoked (perhaps leaked) token stays
+    revoked, whoever asks."""
+    user, rows, _ = person
+    with pytest.raises(ProgrammingError, match="permission denied"), user_scope(user, role=API_ROLE) as session:
+        session.execute(
+            text("INSERT INTO push_tokens (user_id, name, prefix, token_hash) VALUES (:u, 'mine', :p, :h)"),
+            {"u": user, "p": "a1b2c3d4e5f6", "h": "a" * 64},
+        )
+    with user_scope(user, role=API_ROLE) as session:
+        _update(session, "push_tokens", rows["push_tokens"], "revoked_at", "2026-01-01T00:00:00Z")
+    for role in (API_ROLE, WORKER_ROLE):
+        with pytest.raises(IntegrityError, match="stays revoked"), user_scope(user, role=role) as session:
+            _update(session, "push_tokens", rows["push_tokens"], "revoked_at", None)

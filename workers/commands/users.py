@@ -1,10 +1,10 @@
-"""`vitalis users add|list`, and how every command that acts for a person finds them by email."""
+"""`vitalis users add|list|token|tokens`, and how every command that acts for a person finds them by email."""
 
 from __future__ import annotations
 
 import argparse
 import uuid
-from datetime import date
+from datetime import UTC, date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -106,6 +106,44 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _token(args: argparse.Namespace) -> int:
+    from db.push_tokens import create_token, revoke_token
+
+    user_id = find_user(args.email)
+    if args.revoke:
+        if revoke_token(user_id, args.revoke):
+            print(f"revoked push token {args.revoke.strip().lower()}: pushes with it are refused from now on")
+        else:
+            print(f"push token {args.revoke.strip().lower()} was revoked already")
+        return 0
+    prefix, token = create_token(user_id, args.name)
+    print(f"push token {prefix} for {args.email.strip().lower()}; it is shown only this once, keep it now:")
+    print(f"  {token}")
+    print("send it as the header  Authorization: Bearer <token>  to POST /apple-health/push (`vitalis serve`)")
+    return 0
+
+
+def _tokens(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from db.push_tokens import list_tokens
+
+    tokens = list_tokens(find_user(args.email))
+    if not tokens:
+        print(f"no push tokens for {args.email.strip().lower()}: make one with `vitalis users token {args.email}`")
+        return 0
+    table = Table("prefix", "name", "created", "last used", "revoked")
+    for t in tokens:
+        table.add_row(t.prefix, t.name, _when(t.created_at), _when(t.last_used_at), _when(t.revoked_at))
+    Console().print(table)
+    return 0
+
+
+def _when(moment) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if moment is not None else ""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     users = sub.add_parser("users", help="the people whose data this holds")
     users_sub = users.add_subparsers(dest="users_command", required=True)
@@ -117,3 +155,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--timezone", help="IANA time zone, e.g. Europe/Berlin (default UTC)")
     add.set_defaults(func=_add)
     users_sub.add_parser("list", help="everyone, with sex, birth date and time zone").set_defaults(func=_list)
+    token = users_sub.add_parser("token", help="make a push token (printed once), or revoke one with --revoke")
+    token.add_argument("email")
+    token.add_argument("--name", help="what the token is for (default: Health Auto Export)")
+    token.add_argument("--revoke", metavar="PREFIX", help="revoke the token with this prefix instead")
+    token.set_defaults(func=_token)
+    tokens = users_sub.add_parser("tokens", help="a person's push tokens: prefix, name, created, last used, revoked")
+    tokens.add_argument("email")
+    tokens.set_defaults(func=_tokens)
