@@ -462,14 +462,11 @@ def test_a_partial_today_leaves_the_complete_day_alone_and_a_push_writes_only_wh
 # --- a document whose job failed for good ------------------------------------------------------------
 
 
-def test_a_document_whose_job_the_sweeper_fails_for_good_fails_with_the_jobs_reason(committed_users, home) -> None:
-    """The worker died during the last attempt: the import never recorded its end on the document."""
+def _import_whose_last_attempt_died(user: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
+    """An import job on its last attempt whose worker died: running, lease run out, document processing."""
     from db.apple_health_documents import store_export
     from tests.db.test_apple_health import export
-    from workers import delivery
-    from workers.app import make_app
 
-    user, _ = committed_users
     stored = store_export(user, io.BytesIO(export()), filename="export.zip")
     with user_scope(user, role="vitalis_worker") as session:
         session.get(Document, stored.document_id).parse_status = ParseStatus.PROCESSING
@@ -489,17 +486,44 @@ def test_a_document_whose_job_the_sweeper_fails_for_good_fails_with_the_jobs_rea
             ),
             {"j": job_id},
         )
+    return job_id, stored.document_id
+
+
+def _assert_failed_with_the_jobs_reason(user: uuid.UUID, job_id: uuid.UUID, document_id: uuid.UUID) -> None:
+    reason = "the worker stopped before finishing attempt 4 of 4, and no attempts are left"
+    with worker_scope() as session:
+        job = session.get(IngestionJob, job_id)
+        assert (job.status, job.error_message) == (JobStatus.FAILED, reason)
+    with user_scope(user) as session:
+        document = session.get(Document, document_id)
+        assert (document.parse_status, document.error_message) == (ParseStatus.FAILED, reason)
+        assert document.parse_result == {"error": "job_failed", "job_id": str(job_id)}
+
+
+def test_a_document_whose_job_the_sweeper_fails_for_good_fails_with_the_jobs_reason(committed_users, home) -> None:
+    """The worker died during the last attempt and the sweeper is first to notice."""
+    from workers import delivery
+    from workers.app import make_app
+
+    user, _ = committed_users
+    job_id, document_id = _import_whose_last_attempt_died(user)
 
     counts = delivery.sweep(make_app())
 
     assert counts["failed"] >= 1
-    reason = "the worker stopped before finishing attempt 4 of 4, and no attempts are left"
-    with worker_scope() as session:
-        assert (session.get(IngestionJob, job_id).status, session.get(IngestionJob, job_id).error_message) == (
-            JobStatus.FAILED,
-            reason,
-        )
-    with user_scope(user) as session:
-        document = session.get(Document, stored.document_id)
-        assert (document.parse_status, document.error_message) == (ParseStatus.FAILED, reason)
-        assert document.parse_result == {"error": "job_failed", "job_id": str(job_id)}
+    _assert_failed_with_the_jobs_reason(user, job_id, document_id)
+
+
+def test_a_document_whose_job_a_late_delivery_finds_exhausted_fails_with_the_jobs_reason(committed_users, home) -> None:
+    """The worker died during the last attempt and its message is delivered again before any sweep."""
+    from workers.app import make_app
+    from workers.jobtask import JobFailed
+
+    user, _ = committed_users
+    job_id, document_id = _import_whose_last_attempt_died(user)
+    task = make_app().tasks["vitalis.documents.import_apple_health"]
+
+    with pytest.raises(JobFailed, match="WorkerLost"):
+        task.apply(args=[str(job_id)], throw=True)
+
+    _assert_failed_with_the_jobs_reason(user, job_id, document_id)
