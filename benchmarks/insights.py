@@ -267,40 +267,40 @@ def main(users: int = 400, naive_users: int = 8) -> None:
     print("targets met (compute, recall, FDR)" if ok else "targets NOT met")
 
 
-def _db_value(column, z: float) -> float | int:
-    """A generated standard score as a valid value of a real column (its CHECK range, its type)."""
+def _db_values(column, z: np.ndarray) -> list:
+    """Generated standard scores as valid values of a real column (its CHECK range, its type); NaN → None."""
     from sqlalchemy import Integer, Numeric
 
     from db.validation import RANGES
 
     lo, hi = RANGES.get((column.table.name, column.name), (0, 90))
-    value = lo + (hi - lo) * min(max(0.5 + 0.12 * z, 0.02), 0.98)
+    value = lo + (hi - lo) * np.clip(0.5 + 0.12 * np.nan_to_num(z), 0.02, 0.98)
     if isinstance(column.type, Integer):
-        return round(value)
-    if isinstance(column.type, Numeric):
-        return round(value, column.type.scale or 0)
-    return value
+        out = [int(v) for v in np.round(value)]
+    elif isinstance(column.type, Numeric):
+        out = [float(v) for v in np.round(value, column.type.scale or 0)]
+    else:
+        out = [float(v) for v in value]
+    return [None if np.isnan(zi) else v for zi, v in zip(z, out, strict=True)]
+
+
+def _copy(session, table: str, columns: list[str], rows) -> None:
+    """Rows into a table with COPY: storing hundreds of generated users row by row takes longer than the
+    run it prepares."""
+    cursor = session.connection().connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def store_users(session, count: int) -> list[uuid.UUID]:
     """Generated users as real rows: 27 wearable/sleep columns, the journal, custom metrics, supplements."""
-    from sqlalchemy import insert
-
-    from db.models import (
-        Account,
-        CustomMetric,
-        CustomMetricEntry,
-        MoodJournal,
-        Supplement,
-        SupplementLog,
-        User,
-        WearableDaily,  # fmt: skip
-        WearableSleep,
-    )
+    from db.models import Account, CustomMetric, Supplement, User, WearableDaily, WearableSleep
     from insights.load import DAILY_COLUMNS, SLEEP_COLUMNS
 
     daily_cols = [WearableDaily.__table__.c[c] for c in DAILY_COLUMNS]
     sleep_cols = [WearableSleep.__table__.c[c] for c in SLEEP_COLUMNS]
+    journal_cols = ["mood_score", "energy_score", "stress_score"]
     ids = []
     for k in range(count):
         account = Account()
@@ -314,38 +314,33 @@ def store_users(session, count: int) -> list[uuid.UUID]:
         ids.append(uid)
         data, _ = make_user(10_000 + k)
         x, dates = data.values, data.dates()
-        daily, sleep, journal = [], [], []
-        for i, day in enumerate(dates):
-            row = {c.name: _db_value(c, x[i, j]) for j, c in enumerate(daily_cols) if np.isfinite(x[i, j])}
-            if row:
-                daily.append({"user_id": uid, "date": day, "source": "oura", **row})
-            row = {c.name: _db_value(c, x[i, 14 + j]) for j, c in enumerate(sleep_cols) if np.isfinite(x[i, 14 + j])}
-            if row:
-                sleep.append({"user_id": uid, "sleep_date": day, "source": "oura", **row})
-            row = {n: int(x[i, 30 + j]) for j, n in enumerate(("mood_score", "energy_score", "stress_score"))
-                   if np.isfinite(x[i, 30 + j])}  # fmt: skip
-            if row:
-                journal.append({"user_id": uid, "journal_date": day, **row})
-        session.execute(insert(WearableDaily), daily)
-        session.execute(insert(WearableSleep), sleep)
-        session.execute(insert(MoodJournal), journal)
+        for table, day_col, cols, first, extra in (
+            ("wearable_daily", "date", daily_cols, 0, ["source"]),
+            ("wearable_sleep", "sleep_date", sleep_cols, 14, ["source"]),
+        ):
+            values = list(zip(*(_db_values(c, x[:, first + j]) for j, c in enumerate(cols)), strict=True))
+            rows = [(uid, day, "oura", *v) for day, v in zip(dates, values, strict=True) if any(e is not None for e in v)]
+            _copy(session, table, ["user_id", day_col, *extra, *(c.name for c in cols)], rows)
+        journal = np.where(np.isfinite(x[:, 30:33]), x[:, 30:33], -1).astype(int)
+        rows = [(uid, day, *(None if v < 0 else int(v) for v in journal[i]))
+                for i, day in enumerate(dates) if (journal[i] >= 0).any()]  # fmt: skip
+        _copy(session, "mood_journal", ["user_id", "journal_date", *journal_cols], rows)
         entries = []
         for name, j in (("c0", 34), ("c1", 35), ("c2", 36), ("m27", 27), ("m28", 28), ("m29", 29)):
             metric = CustomMetric(user_id=uid, name=name, data_type="numeric")
             session.add(metric)
             session.flush()
-            entries += [{"user_id": uid, "metric_id": metric.metric_id, "value_numeric": round(float(x[i, j]), 3),
-                         "measured_at": dt.datetime.combine(day, dt.time(8), tzinfo=dt.UTC)}
+            entries += [(uid, metric.metric_id, round(float(x[i, j]), 3), dt.datetime.combine(day, dt.time(8), tzinfo=dt.UTC))
                         for i, day in enumerate(dates) if np.isfinite(x[i, j])]  # fmt: skip
-        session.execute(insert(CustomMetricEntry), entries)
+        _copy(session, "custom_metric_entries", ["user_id", "metric_id", "value_numeric", "measured_at"], entries)
+        logs = []
         for course, j in zip(data.supplements, range(37, 40), strict=True):
             supplement = Supplement(user_id=uid, name=course.name, started_at=course.started, dose_amount=1)
             session.add(supplement)
             session.flush()
-            logs = [{"user_id": uid, "supplement_id": supplement.supplement_id,
-                     "taken_at": dt.datetime.combine(day, dt.time(21), tzinfo=dt.UTC)}
-                    for i, day in enumerate(dates) if x[i, j] == 1]  # fmt: skip
-            session.execute(insert(SupplementLog), logs)
+            logs += [(uid, supplement.supplement_id, dt.datetime.combine(day, dt.time(21), tzinfo=dt.UTC))
+                     for i, day in enumerate(dates) if x[i, j] == 1]  # fmt: skip
+        _copy(session, "supplement_logs", ["user_id", "supplement_id", "taken_at"], logs)
     return ids
 
 
