@@ -319,7 +319,8 @@ def store_users(session, count: int) -> list[uuid.UUID]:
             ("wearable_sleep", "sleep_date", sleep_cols, 14, ["source"]),
         ):
             values = list(zip(*(_db_values(c, x[:, first + j]) for j, c in enumerate(cols)), strict=True))
-            rows = [(uid, day, "oura", *v) for day, v in zip(dates, values, strict=True) if any(e is not None for e in v)]
+            rows = [(uid, day, "oura", *v)
+                    for day, v in zip(dates, values, strict=True) if any(e is not None for e in v)]  # fmt: skip
             _copy(session, table, ["user_id", day_col, *extra, *(c.name for c in cols)], rows)
         journal = np.where(np.isfinite(x[:, 30:33]), x[:, 30:33], -1).astype(int)
         rows = [(uid, day, *(None if v < 0 else int(v) for v in journal[i]))
@@ -330,7 +331,8 @@ def store_users(session, count: int) -> list[uuid.UUID]:
             metric = CustomMetric(user_id=uid, name=name, data_type="numeric")
             session.add(metric)
             session.flush()
-            entries += [(uid, metric.metric_id, round(float(x[i, j]), 3), dt.datetime.combine(day, dt.time(8), tzinfo=dt.UTC))
+            entries += [(uid, metric.metric_id, round(float(x[i, j]), 3),
+                         dt.datetime.combine(day, dt.time(8), tzinfo=dt.UTC))
                         for i, day in enumerate(dates) if np.isfinite(x[i, j])]  # fmt: skip
         _copy(session, "custom_metric_entries", ["user_id", "metric_id", "value_numeric", "measured_at"], entries)
         logs = []
