@@ -2,8 +2,8 @@
 
 Not pure (it takes a Session); what it returns is plain data for the pure modules. Every query covers
 the whole batch (the list of ids, each user's rows found through their index), so a batch costs the same
-handful of round trips whatever its size. Which rows are visible is the caller's scope: one user's scope sees that user alone; a batch needs
-a scope that may read those users' rows.
+handful of round trips whatever its size. Which rows are visible is the caller's scope: one user's
+scope sees that user alone; a batch needs a scope that may read those users' rows.
 
 Daily wearable and sleep rows exist once per source. The source-preference rule picks, per user, day and
 metric, the value of the most preferred source that reported that metric (SOURCE_PREFERENCE): dedicated
