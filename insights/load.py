@@ -116,28 +116,29 @@ class UserData:
 def _daily_queries() -> list[tuple[str, dict[str, str | None], str]]:
     """(prefix, columns, query) of the tables with one row per user, day (and source).
 
-    Each query returns only numbers, so a result becomes one numpy array: the user's position in ids,
-    the day's row index (days since start), the source's rank in SOURCE_PREFERENCE (lower is
-    preferred), then the columns.
+    Each query returns only numbers, so a result becomes one numpy array: the day's row index (days
+    since start), the source's rank in SOURCE_PREFERENCE (lower is preferred), then the columns;
+    _numbers puts the user's position in ids first.
     """
-    rank = "coalesce(array_position(%(pref)s::text[], x.source::text), 1000)"
+    # Enum against enum (no text conversion per row).
+    rank = "coalesce(array_position(%(pref)s::data_source[], x.source), 1000)"
 
     def listed(columns: dict[str, str | None], agg: str = "") -> str:
         return _row(*(f"{agg}(x.{c})" if agg else f"x.{c}" for c in columns))
 
     return [
         ("wearable", DAILY_COLUMNS, f"""
-            SELECT {_row("who.n - 1", "x.date - %(start)s::date", rank)}, {listed(DAILY_COLUMNS)}
+            SELECT {_row("x.date - %(start)s::date", rank)}, {listed(DAILY_COLUMNS)}
             FROM wearable_daily x WHERE x.user_id = who.user_id AND x.date BETWEEN %(start)s AND %(end)s"""),
         ("sleep", SLEEP_COLUMNS, f"""
-            SELECT {_row("who.n - 1", "x.sleep_date - %(start)s::date", rank)}, {listed(SLEEP_COLUMNS)}
+            SELECT {_row("x.sleep_date - %(start)s::date", rank)}, {listed(SLEEP_COLUMNS)}
             FROM wearable_sleep x WHERE x.user_id = who.user_id AND x.sleep_date BETWEEN %(start)s AND %(end)s"""),
         ("journal", JOURNAL_COLUMNS, f"""
-            SELECT {_row("who.n - 1", "x.journal_date - %(start)s::date", "0")}, {listed(JOURNAL_COLUMNS)}
+            SELECT {_row("x.journal_date - %(start)s::date", "0")}, {listed(JOURNAL_COLUMNS)}
             FROM mood_journal x WHERE x.user_id = who.user_id AND x.journal_date BETWEEN %(start)s AND %(end)s
               AND x.deleted_at IS NULL"""),
         ("nutrition", NUTRITION_COLUMNS, f"""
-            SELECT {_row("who.n - 1", "x.log_date - %(start)s::date", "0")}, {listed(NUTRITION_COLUMNS, "sum")}
+            SELECT {_row("x.log_date - %(start)s::date", "0")}, {listed(NUTRITION_COLUMNS, "sum")}
             FROM nutrition_logs x WHERE x.user_id = who.user_id AND x.log_date BETWEEN %(start)s AND %(end)s
               AND x.deleted_at IS NULL
             GROUP BY x.log_date"""),
@@ -151,20 +152,20 @@ def _fill(
     over rows.
 
     Wide rows are (user, day, rank, one value per key): per user, day and key the value of the
-    best-ranked row that has one wins (a missing value never overwrites). Keyed rows are (user, day,
-    key position, value), several per day folded by `keyed` = "mean" or "sum" (numpy's bincount is much
+    best-ranked row that has one wins (a missing value never overwrites). Keyed rows are (user, key
+    position, day, value), several per day folded by `keyed` = "mean" or "sum" (numpy's bincount is much
     cheaper than a GROUP BY on a timestamp's local day).
     """
     if mat.size == 0:
         return
     if keyed:
-        mat = mat[(mat[:, 1] >= 0) & (mat[:, 1] < t) & ~np.isnan(mat[:, 3])]
+        mat = mat[(mat[:, 2] >= 0) & (mat[:, 2] < t) & ~np.isnan(mat[:, 3])]
         if mat.size == 0:
             return
         codes, series = np.unique(
-            mat[:, 0].astype(np.int64) * len(keys) + mat[:, 2].astype(np.int64), return_inverse=True
+            mat[:, 0].astype(np.int64) * len(keys) + mat[:, 1].astype(np.int64), return_inverse=True
         )
-        slot = series * t + mat[:, 1].astype(np.int64)
+        slot = series * t + mat[:, 2].astype(np.int64)
         total = np.bincount(slot, weights=mat[:, 3], minlength=codes.size * t).reshape(codes.size, t)
         count = np.bincount(slot, minlength=codes.size * t).reshape(codes.size, t)
         for row, code in enumerate(codes.tolist()):
@@ -190,8 +191,11 @@ def _fill(
             arr[days[lo:hi]] = values[lo:hi]
 
 
-def _numbers(session: Session, query: str, params: dict, width: int, over: str = "{users}") -> np.ndarray:
-    """A query's rows of `width` float8 columns, never NULL, as a numpy array (rows × width).
+def _numbers(
+    session: Session, query: str, params: dict, width: int, over: str = "{users}", series: str | None = None
+) -> np.ndarray:
+    """A query's rows of `width` float8 columns, never NULL, as a numpy array, after the user's position
+    in ids (and the series' position, 1-based, from the expression `series`): rows × (1 or 2 + width).
 
     `query` selects one user's rows (`who.user_id`, `who.n`, `who.tz` name the user), or one series' rows
     of a user when `over` lists the series (`who` then names the series too). The rows come back as one
@@ -200,14 +204,19 @@ def _numbers(session: Session, query: str, params: dict, width: int, over: str =
     than the query itself.
     """
     names = ", ".join(f"c{j}" for j in range(width))
+    keys = ["who.n - 1"] + ([f"{series} - 1"] if series else [])
     cursor = session.connection().connection.driver_connection.cursor(binary=True)
     cursor.execute(
-        f"SELECT (SELECT array_send(array_agg(ARRAY[{names}])) FROM ({query}) AS q({names}))"
+        f"SELECT {', '.join(keys)}, (SELECT array_send(array_agg(ARRAY[{names}])) FROM ({query}) AS q({names}))"
         f" FROM {over.format(users=_USERS)}",
         params | {"series_doses": params.get("series_doses")},
     )
-    parts = [_float8_rows(bytes(data), width) for (data,) in cursor.fetchall() if data is not None]
-    return np.concatenate(parts) if parts else np.empty((0, width))
+    parts = []
+    for *key, data in cursor.fetchall():
+        if data is not None:
+            rows = _float8_rows(bytes(data), width)
+            parts.append(np.hstack([np.broadcast_to(np.array(key, dtype=float), (rows.shape[0], len(key))), rows]))
+    return np.concatenate(parts) if parts else np.empty((0, len(keys) + width))
 
 
 def _float8_rows(data: bytes, width: int) -> np.ndarray:
@@ -263,7 +272,7 @@ def load_batch(
     for prefix, names, query in _daily_queries():
         keys = [f"{prefix}.{name}" for name in names]
         groups.update(zip(keys, names.values(), strict=True))
-        mat = _numbers(session, query, params | {"pref": list(SOURCE_PREFERENCE)}, 3 + len(keys))
+        mat = _numbers(session, query, params | {"pref": list(SOURCE_PREFERENCE)}, 2 + len(keys))
         _fill(cols, mat, keys, t)
 
     metrics = session.execute(
@@ -272,13 +281,12 @@ def load_batch(
         params,
     ).all()
     custom = _numbers(session, f"""
-        SELECT {_row("who.n - 1", _LOCAL_DAY.format(col="e.measured_at") + " - %(start)s::date", "who.series - 1",
-                     "e.value_numeric")}
+        SELECT {_row(_LOCAL_DAY.format(col="e.measured_at") + " - %(start)s::date", "e.value_numeric")}
         FROM custom_metric_entries e
         WHERE e.user_id = who.user_id AND e.metric_id = who.series_id AND e.value_numeric IS NOT NULL
           AND e.measured_at >= %(start)s""",
         params | {"series_users": [m.user_id for m in metrics], "series_ids": [m.metric_id for m in metrics]},
-        4, _SERIES)  # fmt: skip
+        2, _SERIES, "who.series")  # fmt: skip
     _fill(cols, custom, [f"custom.{m.name}" for m in metrics], t, keyed="mean")
 
     # Measurements: one unit per metric and user (the one used most), so kg and lbs are never averaged.
@@ -289,16 +297,16 @@ def load_batch(
             GROUP BY user_id, metric, unit) counted
         ORDER BY user_id, metric, uses DESC, unit"""), params).all()  # fmt: skip
     measured = _numbers(session, f"""
-        SELECT {_row("who.n - 1", _LOCAL_DAY.format(col="x.measured_at") + " - %(start)s::date", "who.kind - 1",
-                     "x.value")}
+        SELECT {_row(_LOCAL_DAY.format(col="x.measured_at") + " - %(start)s::date", "x.value")}
         FROM measurements x
         WHERE x.user_id = who.user_id AND x.metric = who.metric::measurement_metric AND x.unit = who.unit
           AND x.deleted_at IS NULL AND x.measured_at >= %(start)s""",
         params | {"kind_users": [k.user_id for k in kinds], "kind_metrics": [k.metric for k in kinds],
-                  "kind_units": [k.unit for k in kinds]}, 4, """(
+                  "kind_units": [k.unit for k in kinds]}, 2, """(
             SELECT who.*, k.metric, k.unit, k.n AS kind FROM {users}
             JOIN unnest(%(kind_users)s::uuid[], %(kind_metrics)s::text[], %(kind_units)s::text[])
-                 WITH ORDINALITY AS k(user_id, metric, unit, n) ON k.user_id = who.user_id) AS who""")  # fmt: skip
+                 WITH ORDINALITY AS k(user_id, metric, unit, n) ON k.user_id = who.user_id) AS who""",
+        "who.kind")  # fmt: skip
     _fill(cols, measured, [f"measurement.{k.metric}" for k in kinds], t, keyed="mean")
 
     position = {u: n for n, u in enumerate(ids)}
@@ -324,13 +332,13 @@ def load_batch(
             arr = cols[position[row.user_id]].setdefault(key, np.full(t, np.nan))
             arr[(lo - start).days : (hi - start).days + 1] = 0.0
     logs = _numbers(session, f"""
-        SELECT {_row("who.n - 1", _LOCAL_DAY.format(col="l.taken_at") + " - %(start)s::date", "who.series - 1",
+        SELECT {_row(_LOCAL_DAY.format(col="l.taken_at") + " - %(start)s::date",
                      "coalesce(l.dose_amount, who.dose, 1)")}
         FROM supplement_logs l
         WHERE l.supplement_id = who.series_id AND l.user_id = who.user_id AND l.taken_at >= %(start)s""",
         params | {"series_users": [r.user_id for r in supplements],
                   "series_ids": [r.supplement_id for r in supplements],
-                  "series_doses": [r.dose for r in supplements]}, 4, _SERIES)  # fmt: skip
+                  "series_doses": [r.dose for r in supplements]}, 2, _SERIES, "who.series")  # fmt: skip
     _fill(cols, logs, supplement_keys, t, keyed="sum")
 
     users = {
