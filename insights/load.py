@@ -174,21 +174,19 @@ def _fill(
             seen = count[row] > 0
             arr[seen] = total[row, seen] / count[row, seen] if keyed == "mean" else total[row, seen]
         return
-    # Best rank first (stable, so equal ranks keep the database's order); per (user, day) slot and key,
-    # the first present value is the one that wins.
-    mat = mat[np.argsort(mat[:, 2], kind="stable")]
-    slot = mat[:, 0].astype(np.int64) * t + mat[:, 1].astype(np.int64)
-    for j, key in enumerate(keys):
-        present = ~np.isnan(mat[:, 3 + j])
-        slots, first = np.unique(slot[present], return_index=True)
-        if slots.size == 0:
-            continue
-        values = mat[present, 3 + j][first]
-        users, days = np.divmod(slots, t)
-        bounds = np.flatnonzero(np.diff(users)) + 1
-        for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, users.size], strict=True):
-            arr = cols[int(users[lo])].setdefault(key, np.full(t, np.nan))
-            arr[days[lo:hi]] = values[lo:hi]
+    # One days × keys block per user, written from the worst rank to the best: a better source's value
+    # replaces a worse one's, a missing value replaces nothing.
+    users, at = np.unique(mat[:, 0].astype(np.int64), return_inverse=True)
+    day, rank = mat[:, 1].astype(np.int64), mat[:, 2]
+    blocks = np.full((users.size, t, len(keys)), np.nan)
+    for r in np.unique(rank)[::-1]:
+        sel = rank == r
+        values = mat[sel, 3:]
+        earlier = blocks[at[sel], day[sel]]
+        blocks[at[sel], day[sel]] = np.where(np.isnan(values), earlier, values)
+    for u, block in zip(users.tolist(), blocks, strict=True):
+        for j in np.flatnonzero(~np.isnan(block).all(axis=0)):
+            cols[u][keys[j]] = block[:, j].copy()
 
 
 def _numbers(
