@@ -110,7 +110,8 @@ class UserData:
             return None
 
     def dates(self) -> list[dt.date]:
-        return [self.start + dt.timedelta(days=i) for i in range(self.values.shape[0])]
+        first = np.datetime64(self.start, "D")
+        return np.arange(first, first + self.values.shape[0]).astype(object).tolist()
 
 
 def _daily_queries() -> list[tuple[str, dict[str, str | None], str]]:
@@ -203,14 +204,15 @@ def _numbers(
     """
     names = ", ".join(f"c{j}" for j in range(width))
     keys = ["who.n - 1"] + ([f"{series} - 1"] if series else [])
-    cursor = session.connection().connection.driver_connection.cursor(binary=True)
-    cursor.execute(
-        f"SELECT {', '.join(keys)}, (SELECT array_send(array_agg(ARRAY[{names}])) FROM ({query}) AS q({names}))"
-        f" FROM {over.format(users=_USERS)}",
-        params | {"series_doses": params.get("series_doses")},
-    )
+    with session.connection().connection.driver_connection.cursor(binary=True) as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(keys)}, (SELECT array_send(array_agg(ARRAY[{names}])) FROM ({query}) AS q({names}))"
+            f" FROM {over.format(users=_USERS)}",
+            params | {"series_doses": params.get("series_doses")},
+        )
+        found = cursor.fetchall()
     parts = []
-    for *key, data in cursor.fetchall():
+    for *key, data in found:
         if data is not None:
             rows = _float8_rows(bytes(data), width)
             parts.append(np.hstack([np.broadcast_to(np.array(key, dtype=float), (rows.shape[0], len(key))), rows]))
