@@ -229,7 +229,7 @@ def engine_report(seeds: range, naive_users: int = 8) -> bool:
 def main(users: int = 400, naive_users: int = 8) -> None:
     load_before = os.getloadavg()
     print(f"insights benchmark: {users} users × {DAYS} days × {METRICS} metrics, lags 0–3")
-    print("engine only: no database, no Celery (the nightly tasks are not wired to workers yet)")
+    print("engine only: no database, no Celery (--workers runs the nightly job end to end)")
     print(f"load average before: {load_before[0]:.1f} {load_before[1]:.1f} on {os.cpu_count()} cores; the machine is"
           " shared, so wall-clock figures include other people's work; CPU time is this process's own")  # fmt: skip
 
@@ -394,7 +394,7 @@ def main_db(users: int = 20, batch: int = 10) -> None:
     from db.engine import get_engine
 
     ensure_years(get_engine(), range(TODAY.year - 5, TODAY.year + 1))
-    print(f"insights benchmark on PostgreSQL: {users} users × {DAYS} days, batches of {batch}; no Celery yet")
+    print(f"insights benchmark on PostgreSQL: {users} users × {DAYS} days, batches of {batch}, no Celery")
     print(f"load average before: {os.getloadavg()[0]:.1f} (shared machine: the database is shared too)")
     started = time.perf_counter()
     with admin_scope() as session:
