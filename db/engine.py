@@ -112,13 +112,16 @@ def _scope(
         with session.begin():
             if read_only_snapshot:  # must come before the transaction's first query
                 session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
-            if role is not None:
-                if role not in ROLES:
-                    raise ValueError(f"unknown database role {role!r}; expected one of {', '.join(ROLES)}")
-                session.execute(text(f"SET LOCAL ROLE {role}"))
+            if role is not None and role not in ROLES:
+                raise ValueError(f"unknown database role {role!r}; expected one of {', '.join(ROLES)}")
+            # set_config('role', …, true) is SET LOCAL ROLE; one statement sets up the whole scope, which
+            # matters to work that opens a scope per user (the nightly run).
             session.execute(
-                text("SELECT set_config('app.current_user_id', :uid, true), set_config('app.request_id', :rid, true)"),
-                {"uid": user_id or "", "rid": str(request_id) if request_id else ""},
+                text(
+                    "SELECT set_config('app.current_user_id', :uid, true), set_config('app.request_id', :rid, true)"
+                    + (", set_config('role', :role, true)" if role is not None else "")
+                ),
+                {"uid": user_id or "", "rid": str(request_id) if request_id else "", "role": role},
             )
             yield session
     finally:

@@ -1,11 +1,12 @@
 """Correlations between one user's daily series: every metric pair at lags 0–3, with FDR control.
 
-The input is a days × metrics matrix with NaN for missing days. For each lag, Pearson and Spearman for
-all pairs come from a few masked matrix products (insights.stats.LaggedCorrelations), so the cost barely
-depends on how many pairs there are. A hypothesis is one (metric a, metric b, lag): a on day t against
-b on day t + lag. It counts as a finding only when it holds by both measures (p is the larger of the
-two), survives Benjamini–Hochberg across every hypothesis tested for the user, and is big enough to
-matter; per pair, the lag with the strongest evidence is reported.
+The input is a days × metrics matrix with NaN for missing days. For each lag, Pearson for all pairs
+comes from a few masked matrix products (insights.stats.LaggedCorrelations), so the cost barely depends
+on how many pairs there are; Spearman is computed for the pairs that could still be findings. A
+hypothesis is one (metric a, metric b, lag): a on day t against b on day t + lag. It counts as a finding
+only when it holds by both measures (p is the larger of the two), survives Benjamini–Hochberg across
+every hypothesis tested for the user, and is big enough to matter; per pair, the lag with the strongest
+evidence is reported.
 """
 
 from __future__ import annotations
@@ -95,35 +96,63 @@ def correlate(
         return CorrelationResult(0, ())
     lagged = stats.LaggedCorrelations(x)
     lags = range(min(settings.max_lag, x.shape[0] - settings.min_n) + 1)
-    by_lag = {lag: lagged.at(lag) for lag in lags}
+    by_lag = {lag: lagged.pearson(lag) for lag in lags}
     if settings.adjust_autocorrelation:
-        # Each metric against itself a day later: the diagonal of the lag-1 matrices, computed anyway.
-        r1, rho1, n1 = by_lag[1] if 1 in by_lag else lagged.at(1)
-        phi_x, phi_r = _phi(r1, n1), _phi(rho1, n1)
+        # Each metric against itself a day later: the diagonal of the lag-1 matrix, computed anyway.
+        r1, n1 = by_lag[1] if 1 in by_lag else lagged.pearson(1)
+        phi_x = _phi(np.diagonal(r1), np.diagonal(n1))
     testable = _testable(m, groups)
 
-    blocks: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-    for lag, (r, rho, n) in by_lag.items():
-        keep = (testable if lag else np.triu(testable, 1)) & (n >= settings.min_n) & np.isfinite(r) & np.isfinite(rho)
+    # Pearson for every hypothesis first. A hypothesis can only be a finding if it survives
+    # Benjamini–Hochberg on its Pearson p alone, since its final p (the larger of Pearson's and
+    # Spearman's) is never smaller, and BH rejects nothing more when p-values grow. So Spearman is
+    # computed for those candidates only; the family, and so each finding's q, stays the whole set
+    # tested (stats.benjamini_hochberg with `family`): the findings are those of testing every pair by
+    # both measures.
+    blocks: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    for lag, (r, n) in by_lag.items():
+        keep = (testable if lag else np.triu(testable, 1)) & (n >= settings.min_n) & np.isfinite(r)
         ia, ib = np.nonzero(keep)
         if ia.size == 0:
             continue
         nn = n[ia, ib].astype(float)
-        if settings.adjust_autocorrelation:
-            df_r = stats.effective_n(nn, phi_x[ia], phi_x[ib])
-            df_rho = stats.effective_n(nn, phi_r[ia], phi_r[ib])
-        else:
-            df_r = df_rho = nn
-        p = np.maximum(stats.correlation_p(r[ia, ib], df_r - 2.0), stats.correlation_p(rho[ia, ib], df_rho - 2.0))
-        blocks.append((lag, ia, ib, n[ia, ib], r[ia, ib], rho[ia, ib], p))
+        df_r = stats.effective_n(nn, phi_x[ia], phi_x[ib]) if settings.adjust_autocorrelation else nn
+        blocks.append((lag, ia, ib, n[ia, ib], r[ia, ib], stats.correlation_p(r[ia, ib], df_r - 2.0)))
     if not blocks:
         return CorrelationResult(0, ())
+    family = sum(b[5].size for b in blocks)
+    candidate = stats.benjamini_hochberg(np.concatenate([b[5] for b in blocks])) <= settings.fdr
 
-    p_all = np.concatenate([b[6] for b in blocks])
-    q_all = stats.benjamini_hochberg(p_all)
+    chosen = []
+    offset = 0
+    for lag, ia, ib, n, r, p_r in blocks:
+        sel = candidate[offset : offset + p_r.size]
+        offset += p_r.size
+        if sel.any():
+            chosen.append((lag, ia[sel], ib[sel], n[sel], r[sel], p_r[sel]))
+    if not chosen:
+        return CorrelationResult(family, ())
+    if settings.adjust_autocorrelation:
+        # Each candidate metric's ranks against themselves a day later (0 below 10 shared days).
+        cols = np.unique(np.concatenate([np.r_[c[1], c[2]] for c in chosen]))
+        rho1 = lagged.spearman(cols, cols, 1)
+        phi_r = np.zeros(m)
+        phi_r[cols] = _phi(rho1, np.diagonal(n1)[cols])
+    scored = []
+    for lag, ia, ib, n, r, p_r in chosen:
+        rho = lagged.spearman(ia, ib, lag)
+        nn = n.astype(float)
+        df_rho = stats.effective_n(nn, phi_r[ia], phi_r[ib]) if settings.adjust_autocorrelation else nn
+        p_rho = stats.correlation_p(rho, df_rho - 2.0)
+        # A pair whose ranks do not vary over the shared days has no Spearman test: never a finding.
+        p = np.where(np.isfinite(p_rho), np.maximum(p_r, p_rho), 1.0)
+        scored.append((lag, ia, ib, n, r, rho, p))
+
+    p_all = np.concatenate([c[6] for c in scored])
+    q_all = stats.benjamini_hochberg(p_all, family=family)
     best: dict[tuple[int, int], Correlation] = {}
     offset = 0
-    for lag, ia, ib, n, r, rho, p in blocks:
+    for lag, ia, ib, n, r, rho, p in scored:
         q = q_all[offset : offset + p.size]
         offset += p.size
         hit = (q <= settings.fdr) & (np.abs(r) >= settings.min_abs_r) & (np.sign(r) == np.sign(rho))
@@ -137,12 +166,13 @@ def correlate(
             if held is None or (found.p, -abs(found.r)) < (held.p, -abs(held.r)):
                 best[key] = found
     findings = sorted(best.values(), key=lambda c: (c.p, -abs(c.r)))
-    return CorrelationResult(int(p_all.size), tuple(findings))
+    return CorrelationResult(family, tuple(findings))
 
 
 def _phi(r: np.ndarray, n: np.ndarray) -> np.ndarray:
-    phi = np.diagonal(r).copy()
-    phi[~np.isfinite(phi) | (np.diagonal(n) < 10)] = 0.0
+    """Lag-1 autocorrelations (a metric against itself a day later), 0 where unknown or under 10 days."""
+    phi = np.array(r, dtype=float)
+    phi[~np.isfinite(phi) | (n < 10)] = 0.0
     return phi
 
 

@@ -1,9 +1,9 @@
 """Loading a batch of users' data for the nightly run: a few set-based queries, arrays out.
 
 Not pure (it takes a Session); what it returns is plain data for the pure modules. Every query covers
-the whole batch (`user_id = ANY(:ids)`), so a batch costs the same handful of round trips whatever its
-size. Which rows are visible is the caller's scope: one user's scope sees that user alone; a batch needs
-a scope that may read those users' rows.
+the whole batch (the list of ids, each user's rows found through their index), so a batch costs the same
+handful of round trips whatever its size. Which rows are visible is the caller's scope: one user's
+scope sees that user alone; a batch needs a scope that may read those users' rows.
 
 Daily wearable and sleep rows exist once per source. The source-preference rule picks, per user, day and
 metric, the value of the most preferred source that reported that metric (SOURCE_PREFERENCE): dedicated
@@ -110,93 +110,147 @@ class UserData:
             return None
 
     def dates(self) -> list[dt.date]:
-        return [self.start + dt.timedelta(days=i) for i in range(self.values.shape[0])]
+        first = np.datetime64(self.start, "D")
+        return np.arange(first, first + self.values.shape[0]).astype(object).tolist()
 
 
 def _daily_queries() -> list[tuple[str, dict[str, str | None], str]]:
     """(prefix, columns, query) of the tables with one row per user, day (and source).
 
-    Each query returns only numbers, so a result becomes one numpy array: the user's position in :ids,
-    the day's row index (days since :start), the source's rank in SOURCE_PREFERENCE (lower is
-    preferred), then the columns.
+    Each query returns only numbers, so a result becomes one numpy array: the day's row index (days
+    since start), the source's rank in SOURCE_PREFERENCE (lower is preferred), then the columns;
+    _numbers puts the user's position in ids first.
     """
-    rank = "coalesce(array_position(CAST(:pref AS text[]), source::text), 1000)"
-    who = _USER.format(col="user_id")
+    # Enum against enum (no text conversion per row).
+    rank = "coalesce(array_position(%(pref)s::data_source[], x.source), 1000)"
 
-    def listed(columns: dict[str, str | None]) -> str:
-        return ", ".join(f"{c}::float8" for c in columns)
+    def listed(columns: dict[str, str | None], agg: str = "") -> str:
+        return _row(*(f"{agg}(x.{c})" if agg else f"x.{c}" for c in columns))
 
     return [
         ("wearable", DAILY_COLUMNS, f"""
-            SELECT {who}, date - CAST(:start AS date) AS i, {rank} AS rank, {listed(DAILY_COLUMNS)}
-            FROM wearable_daily WHERE user_id = ANY(:ids) AND date BETWEEN :start AND :end"""),
+            SELECT {_row("x.date - %(start)s::date", rank)}, {listed(DAILY_COLUMNS)}
+            FROM wearable_daily x WHERE x.user_id = who.user_id AND x.date BETWEEN %(start)s AND %(end)s"""),
         ("sleep", SLEEP_COLUMNS, f"""
-            SELECT {who}, sleep_date - CAST(:start AS date) AS i, {rank} AS rank, {listed(SLEEP_COLUMNS)}
-            FROM wearable_sleep WHERE user_id = ANY(:ids) AND sleep_date BETWEEN :start AND :end"""),
+            SELECT {_row("x.sleep_date - %(start)s::date", rank)}, {listed(SLEEP_COLUMNS)}
+            FROM wearable_sleep x WHERE x.user_id = who.user_id AND x.sleep_date BETWEEN %(start)s AND %(end)s"""),
         ("journal", JOURNAL_COLUMNS, f"""
-            SELECT {who}, journal_date - CAST(:start AS date) AS i, 0 AS rank, {listed(JOURNAL_COLUMNS)}
-            FROM mood_journal WHERE user_id = ANY(:ids) AND journal_date BETWEEN :start AND :end
-              AND deleted_at IS NULL"""),
+            SELECT {_row("x.journal_date - %(start)s::date", "0")}, {listed(JOURNAL_COLUMNS)}
+            FROM mood_journal x WHERE x.user_id = who.user_id AND x.journal_date BETWEEN %(start)s AND %(end)s
+              AND x.deleted_at IS NULL"""),
         ("nutrition", NUTRITION_COLUMNS, f"""
-            SELECT {who}, log_date - CAST(:start AS date) AS i, 0 AS rank,
-                   {", ".join(f"sum({c})::float8" for c in NUTRITION_COLUMNS)}
-            FROM nutrition_logs WHERE user_id = ANY(:ids) AND log_date BETWEEN :start AND :end
-              AND deleted_at IS NULL
-            GROUP BY user_id, log_date"""),
+            SELECT {_row("x.log_date - %(start)s::date", "0")}, {listed(NUTRITION_COLUMNS, "sum")}
+            FROM nutrition_logs x WHERE x.user_id = who.user_id AND x.log_date BETWEEN %(start)s AND %(end)s
+              AND x.deleted_at IS NULL
+            GROUP BY x.log_date"""),
     ]  # fmt: skip
 
 
 def _fill(
     cols: dict[int, dict[str, np.ndarray]], mat: np.ndarray, keys: Sequence[str], t: int, keyed: str | None = None
 ) -> None:
-    """Scatter a numeric result into per-user day arrays (cols[user position][key]).
+    """Scatter a numeric result into per-user day arrays (cols[user position][key]), without a loop
+    over rows.
 
     Wide rows are (user, day, rank, one value per key): per user, day and key the value of the
-    best-ranked row that has one wins (ranks are written from the worst to the best, and a missing value
-    never overwrites). Keyed rows are (user, day, key position, value), several per day folded by
-    `keyed` = "mean" or "sum" (numpy's bincount is much cheaper than a GROUP BY on a timestamp's
-    local day).
+    best-ranked row that has one wins (a missing value never overwrites). Keyed rows are (user, key
+    position, day, value), several per day folded by `keyed` = "mean" or "sum" (numpy's bincount is much
+    cheaper than a GROUP BY on a timestamp's local day).
     """
     if mat.size == 0:
         return
-    user, day = mat[:, 0].astype(np.int64), mat[:, 1].astype(np.int64)
     if keyed:
-        mat = mat[(day >= 0) & (day < t) & ~np.isnan(mat[:, 3])]
-        user, day = mat[:, 0].astype(np.int64), mat[:, 1].astype(np.int64)
-        codes = user * len(keys) + mat[:, 2].astype(np.int64)
-        for code in np.unique(codes):
-            sel = codes == code
-            total = np.bincount(day[sel], weights=mat[sel, 3], minlength=t)
-            count = np.bincount(day[sel], minlength=t)
-            u, k = divmod(int(code), len(keys))
+        mat = mat[(mat[:, 2] >= 0) & (mat[:, 2] < t) & ~np.isnan(mat[:, 3])]
+        if mat.size == 0:
+            return
+        codes, series = np.unique(
+            mat[:, 0].astype(np.int64) * len(keys) + mat[:, 1].astype(np.int64), return_inverse=True
+        )
+        slot = series * t + mat[:, 2].astype(np.int64)
+        total = np.bincount(slot, weights=mat[:, 3], minlength=codes.size * t).reshape(codes.size, t)
+        count = np.bincount(slot, minlength=codes.size * t).reshape(codes.size, t)
+        for row, code in enumerate(codes.tolist()):
+            u, k = divmod(code, len(keys))
             arr = cols[u].setdefault(keys[k], np.full(t, np.nan))
-            seen = count > 0
-            arr[seen] = total[seen] / count[seen] if keyed == "mean" else total[seen]
+            seen = count[row] > 0
+            arr[seen] = total[row, seen] / count[row, seen] if keyed == "mean" else total[row, seen]
         return
-    rank, values = mat[:, 2], mat[:, 3:]
-    for u in np.unique(user):
-        mine = user == u
-        for r in np.unique(rank[mine])[::-1]:
-            sel = mine & (rank == r)
-            block = values[sel]
-            present = ~np.isnan(block)
-            for j in np.flatnonzero(present.any(axis=0)):
-                ok = present[:, j]
-                cols[int(u)].setdefault(keys[j], np.full(t, np.nan))[day[sel][ok]] = block[ok, j]
+    # One days × keys block per user, written from the worst rank to the best: a better source's value
+    # replaces a worse one's, a missing value replaces nothing.
+    users, at = np.unique(mat[:, 0].astype(np.int64), return_inverse=True)
+    day, rank = mat[:, 1].astype(np.int64), mat[:, 2]
+    blocks = np.full((users.size, t, len(keys)), np.nan)
+    for r in np.unique(rank)[::-1]:
+        sel = rank == r
+        values = mat[sel, 3:]
+        earlier = blocks[at[sel], day[sel]]
+        blocks[at[sel], day[sel]] = np.where(np.isnan(values), earlier, values)
+    for u, block in zip(users.tolist(), blocks, strict=True):
+        for j in np.flatnonzero(~np.isnan(block).all(axis=0)):
+            cols[u][keys[j]] = block[:, j].copy()
 
 
-def _numbers(session: Session, query: str, params: dict, width: int) -> np.ndarray:
-    result = session.execute(text(query), params)
-    # The driver's plain tuples: wrapping tens of thousands of rows in Row objects costs more than the query.
-    rows = result.cursor.fetchall()
-    result.close()
-    return np.array(rows, dtype=float).reshape(len(rows), width)  # None becomes NaN
+def _numbers(
+    session: Session, query: str, params: dict, width: int, over: str = "{users}", series: str | None = None
+) -> np.ndarray:
+    """A query's rows of `width` float8 columns, never NULL, as a numpy array, after the user's position
+    in ids (and the series' position, 1-based, from the expression `series`): rows × (1 or 2 + width).
+
+    `query` selects one user's rows (`who.user_id`, `who.n`, `who.tz` name the user), or one series' rows
+    of a user when `over` lists the series (`who` then names the series too). The rows come back as one
+    float8 array per user or series in binary (array_agg, array_send) and are viewed in place: tens of
+    thousands of rows per user would otherwise become Python tuples and floats first, which costs more
+    than the query itself.
+    """
+    names = ", ".join(f"c{j}" for j in range(width))
+    keys = ["who.n - 1"] + ([f"{series} - 1"] if series else [])
+    with session.connection().connection.driver_connection.cursor(binary=True) as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(keys)}, (SELECT array_send(array_agg(ARRAY[{names}])) FROM ({query}) AS q({names}))"
+            f" FROM {over.format(users=_USERS)}",
+            params | {"series_doses": params.get("series_doses")},
+        )
+        found = cursor.fetchall()
+    parts = []
+    for *key, data in found:
+        if data is not None:
+            rows = _float8_rows(bytes(data), width)
+            parts.append(np.hstack([np.broadcast_to(np.array(key, dtype=float), (rows.shape[0], len(key))), rows]))
+    return np.concatenate(parts) if parts else np.empty((0, len(keys) + width))
 
 
-# A row's user as its position in :ids (1-based from SQL, made 0-based), so results stay numeric.
-_USER = "array_position(CAST(:ids AS uuid[]), {col}) - 1 AS u"
+def _float8_rows(data: bytes, width: int) -> np.ndarray:
+    """A two-dimensional float8[] in PostgreSQL's binary format (array_send) as rows × width."""
+    ndim, has_nulls, oid, rows, _, cols, _ = np.frombuffer(data, ">i4", 7)
+    if ndim != 2 or has_nulls or oid != 701 or cols != width:  # 701: float8
+        raise ValueError(f"expected a float8 array of rows × {width} without NULLs from the loader's query")
+    items = np.frombuffer(data, np.dtype([("length", ">i4"), ("value", ">f8")]), rows * cols, offset=28)
+    if (items["length"] != 8).any():
+        raise ValueError("a float8 array element is not 8 bytes long")
+    return items["value"].astype(float).reshape(rows, cols)
+
+
+# The batch's users: their position (1-based) in ids and their time zone. Each loader query runs once
+# per user (an index scan on the user's rows, no sort or hash over the whole batch).
+_USERS = """(SELECT who.user_id, who.n, coalesce(p.timezone, 'UTC') AS tz
+             FROM unnest(%(ids)s::uuid[]) WITH ORDINALITY AS who(user_id, n)
+             LEFT JOIN user_preferences p ON p.user_id = who.user_id) AS who"""
+# Every column of a loader's query is a float8 that is never NULL: its rows become one fixed-width array.
+_NUMBER = "coalesce(({})::float8, 'NaN')"
+
+
+def _row(*expressions: str) -> str:
+    return ", ".join(_NUMBER.format(e) for e in expressions)
+
+
+# One series per row (a custom metric, a supplement) with its user: the entries' query then walks the
+# (user, series) index instead of joining every entry of the user against the batch's list of series.
+_SERIES = """(
+    SELECT who.*, s.id AS series_id, s.dose, s.n AS series FROM {users}
+    JOIN unnest(%(series_users)s::uuid[], %(series_ids)s::uuid[], %(series_doses)s::float8[])
+         WITH ORDINALITY AS s(user_id, id, dose, n) ON s.user_id = who.user_id) AS who"""
 # Entries with a time of day count on the user's local calendar day.
-_LOCAL_DAY = "(({col}) AT TIME ZONE coalesce(p.timezone, 'UTC'))::date"
+_LOCAL_DAY = "(({col}) AT TIME ZONE who.tz)::date"
 
 
 def load_batch(
@@ -211,23 +265,28 @@ def load_batch(
     t = (today - start).days + 1
     cols: dict[int, dict[str, np.ndarray]] = defaultdict(dict)
     groups: dict[str, str | None] = {}
+    # A batch's estimated cost is far above jit_above_cost, and compiling the queries took longer than
+    # running them.
+    session.execute(text("SELECT set_config('jit', 'off', true)"))
 
     for prefix, names, query in _daily_queries():
         keys = [f"{prefix}.{name}" for name in names]
         groups.update(zip(keys, names.values(), strict=True))
-        mat = _numbers(session, query, params | {"pref": list(SOURCE_PREFERENCE)}, 3 + len(keys))
+        mat = _numbers(session, query, params | {"pref": list(SOURCE_PREFERENCE)}, 2 + len(keys))
         _fill(cols, mat, keys, t)
 
     metrics = session.execute(
-        text("SELECT metric_id, name FROM custom_metrics WHERE user_id = ANY(:ids) AND is_active ORDER BY metric_id"),
+        text("""SELECT metric_id, user_id, name FROM custom_metrics WHERE user_id = ANY(:ids) AND is_active
+                ORDER BY metric_id"""),
         params,
     ).all()
     custom = _numbers(session, f"""
-        SELECT {_USER.format(col="e.user_id")}, {_LOCAL_DAY.format(col="e.measured_at")} - CAST(:start AS date),
-               array_position(CAST(:metrics AS uuid[]), e.metric_id) - 1, e.value_numeric::float8
-        FROM custom_metric_entries e LEFT JOIN user_preferences p ON p.user_id = e.user_id
-        WHERE e.user_id = ANY(:ids) AND e.metric_id = ANY(CAST(:metrics AS uuid[])) AND e.value_numeric IS NOT NULL
-          AND e.measured_at >= :start""", params | {"metrics": [m.metric_id for m in metrics]}, 4)  # fmt: skip
+        SELECT {_row(_LOCAL_DAY.format(col="e.measured_at") + " - %(start)s::date", "e.value_numeric")}
+        FROM custom_metric_entries e
+        WHERE e.user_id = who.user_id AND e.metric_id = who.series_id AND e.value_numeric IS NOT NULL
+          AND e.measured_at >= %(start)s""",
+        params | {"series_users": [m.user_id for m in metrics], "series_ids": [m.metric_id for m in metrics]},
+        2, _SERIES, "who.series")  # fmt: skip
     _fill(cols, custom, [f"custom.{m.name}" for m in metrics], t, keyed="mean")
 
     # Measurements: one unit per metric and user (the one used most), so kg and lbs are never averaged.
@@ -238,23 +297,23 @@ def load_batch(
             GROUP BY user_id, metric, unit) counted
         ORDER BY user_id, metric, uses DESC, unit"""), params).all()  # fmt: skip
     measured = _numbers(session, f"""
-        SELECT {_USER.format(col="x.user_id")}, {_LOCAL_DAY.format(col="x.measured_at")} - CAST(:start AS date),
-               k.n - 1, x.value::float8
+        SELECT {_row(_LOCAL_DAY.format(col="x.measured_at") + " - %(start)s::date", "x.value")}
         FROM measurements x
-        JOIN unnest(CAST(:kind_users AS uuid[]), CAST(:kind_metrics AS text[]), CAST(:kind_units AS text[]))
-             WITH ORDINALITY AS k(user_id, metric, unit, n)
-          ON k.user_id = x.user_id AND k.metric = x.metric::text AND k.unit = x.unit
-        LEFT JOIN user_preferences p ON p.user_id = x.user_id
-        WHERE x.user_id = ANY(:ids) AND x.deleted_at IS NULL AND x.measured_at >= :start""",
+        WHERE x.user_id = who.user_id AND x.metric = who.metric::measurement_metric AND x.unit = who.unit
+          AND x.deleted_at IS NULL AND x.measured_at >= %(start)s""",
         params | {"kind_users": [k.user_id for k in kinds], "kind_metrics": [k.metric for k in kinds],
-                  "kind_units": [k.unit for k in kinds]}, 4)  # fmt: skip
+                  "kind_units": [k.unit for k in kinds]}, 2, """(
+            SELECT who.*, k.metric, k.unit, k.n AS kind FROM {users}
+            JOIN unnest(%(kind_users)s::uuid[], %(kind_metrics)s::text[], %(kind_units)s::text[])
+                 WITH ORDINALITY AS k(user_id, metric, unit, n) ON k.user_id = who.user_id) AS who""",
+        "who.kind")  # fmt: skip
     _fill(cols, measured, [f"measurement.{k.metric}" for k in kinds], t, keyed="mean")
 
     position = {u: n for n, u in enumerate(ids)}
     courses: dict[uuid.UUID, list[SupplementCourse]] = defaultdict(list)
     supplements = session.execute(
         text("""
-        SELECT user_id, supplement_id, name, started_at, ended_at FROM supplements
+        SELECT user_id, supplement_id, name, started_at, ended_at, dose_amount::float8 AS dose FROM supplements
         WHERE user_id = ANY(:ids) AND deleted_at IS NULL ORDER BY name, started_at, supplement_id"""),
         params,
     ).all()
@@ -273,14 +332,13 @@ def load_batch(
             arr = cols[position[row.user_id]].setdefault(key, np.full(t, np.nan))
             arr[(lo - start).days : (hi - start).days + 1] = 0.0
     logs = _numbers(session, f"""
-        SELECT {_USER.format(col="l.user_id")}, {_LOCAL_DAY.format(col="l.taken_at")} - CAST(:start AS date),
-               array_position(CAST(:supplements AS uuid[]), l.supplement_id) - 1,
-               coalesce(l.dose_amount, s.dose_amount, 1)::float8
+        SELECT {_row(_LOCAL_DAY.format(col="l.taken_at") + " - %(start)s::date",
+                     "coalesce(l.dose_amount, who.dose, 1)")}
         FROM supplement_logs l
-        JOIN supplements s ON s.supplement_id = l.supplement_id AND s.user_id = l.user_id
-        LEFT JOIN user_preferences p ON p.user_id = l.user_id
-        WHERE l.user_id = ANY(:ids) AND l.supplement_id = ANY(CAST(:supplements AS uuid[])) AND l.taken_at >= :start""",
-        params | {"supplements": [r.supplement_id for r in supplements]}, 4)  # fmt: skip
+        WHERE l.supplement_id = who.series_id AND l.user_id = who.user_id AND l.taken_at >= %(start)s""",
+        params | {"series_users": [r.user_id for r in supplements],
+                  "series_ids": [r.supplement_id for r in supplements],
+                  "series_doses": [r.dose for r in supplements]}, 2, _SERIES, "who.series")  # fmt: skip
     _fill(cols, logs, supplement_keys, t, keyed="sum")
 
     users = {

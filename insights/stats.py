@@ -9,43 +9,63 @@ from scipy import special
 
 
 class LaggedCorrelations:
-    """Pearson and Spearman r of every column of a days × metrics matrix against every column `lag` days
-    later, pairwise-complete, as a handful of matrix products per lag (no loop over pairs).
+    """Pearson r of every column of a days × metrics matrix against every column `lag` days later,
+    pairwise-complete, as a handful of matrix products per lag (no loop over pairs); Spearman rho for
+    chosen pairs, or for all of them.
 
-    The masks, centred values and ranks are prepared once and sliced per lag.
+    The masks and centred values are prepared once and sliced per lag; ranks only for the columns
+    Spearman is asked about.
     """
 
     def __init__(self, x: np.ndarray) -> None:
+        self._x = x
         present = ~np.isnan(x)
         self.mask = present.astype(float)
         self.x0 = _centred(x)
-        self.ranks = rank_columns(x)
-        self.r0 = _centred(self.ranks)
         m = x.shape[1]
         self._m = m
-        # [mask | x | x² | rank | rank²]: one product against the later mask gives every one-sided sum.
-        self._stack = np.hstack([self.mask, self.x0, self.x0 * self.x0, self.r0, self.r0 * self.r0])
+        # [mask | x | x²]: one product against the later mask gives every one-sided sum.
+        self._stack = np.hstack([self.mask, self.x0, self.x0 * self.x0])
         self._values = self._stack[:, m:]
+        self._r0: dict[int, np.ndarray] = {}  # centred ranks per column, made when first needed
 
-    def at(self, lag: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(Pearson r, Spearman rho, n) with metric i on day t against metric j on day t + lag."""
+    def pearson(self, lag: int) -> tuple[np.ndarray, np.ndarray]:
+        """(Pearson r, n) with metric i on day t against metric j on day t + lag."""
         t, m = self.mask.shape[0], self._m
         head, tail = slice(0, t - lag), slice(lag, t)
-        early = self._stack[head].T @ self.mask[tail]  # 5M × M
-        late = self.mask[head].T @ self._values[tail]  # M × 4M
+        early = self._stack[head].T @ self.mask[tail]  # 3M × M
+        late = self.mask[head].T @ self._values[tail]  # M × 2M
         n = early[:m]
-        r = _r_from_sums(
-            n, early[m : 2 * m], early[2 * m : 3 * m], late[:, :m], late[:, m : 2 * m], self.x0[head].T @ self.x0[tail]
-        )
-        rho = _r_from_sums(
-            n,
-            early[3 * m : 4 * m],
-            early[4 * m :],
-            late[:, 2 * m : 3 * m],
-            late[:, 3 * m :],
-            self.r0[head].T @ self.r0[tail],
-        )
-        return r, rho, _count(n)
+        r = _r_from_sums(n, early[m : 2 * m], early[2 * m :], late[:, :m], late[:, m:], self.x0[head].T @ self.x0[tail])
+        return r, _count(n)
+
+    def spearman(self, a: np.ndarray, b: np.ndarray, lag: int) -> np.ndarray:
+        """Spearman rho of the pairs (a[k] on day t, b[k] on day t + lag), pairwise-complete.
+
+        Each metric is ranked once over all its own days (a monotone transform, so still a rank test),
+        as the full matrices of `at` do; the sums are the same, taken per pair.
+        """
+        a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+        if a.size == 0:
+            return np.empty(0)
+        t = self.mask.shape[0]
+        new = [j for j in np.union1d(a, b).tolist() if j not in self._r0]
+        if new:
+            self._r0.update(zip(new, _centred(rank_columns(self._x[:, new])).T, strict=True))
+        u = np.column_stack([self._r0[j] for j in a.tolist()])[: t - lag]
+        v = np.column_stack([self._r0[j] for j in b.tolist()])[lag:]
+        mu, mv = self.mask[: t - lag, a], self.mask[lag:, b]
+        n = (mu * mv).sum(axis=0)
+        return _r_from_sums(
+            n, (u * mv).sum(axis=0), (u * u * mv).sum(axis=0), (v * mu).sum(axis=0), (v * v * mu).sum(axis=0),
+            (u * v).sum(axis=0),
+        )  # fmt: skip
+
+    def at(self, lag: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(Pearson r, Spearman rho, n) of every pair, with metric i on day t against metric j on day t + lag."""
+        r, n = self.pearson(lag)
+        a, b = np.divmod(np.arange(self._m * self._m), self._m)
+        return r, self.spearman(a, b, lag).reshape(self._m, self._m), n
 
 
 def _r_from_sums(
@@ -123,16 +143,22 @@ def correlation_p(r: np.ndarray, df: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(r) & (df > 0), np.clip(p, 0.0, 1.0), np.nan)
 
 
-def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
-    """BH-adjusted p-values (q-values) of a 1-D family; reject where q ≤ the chosen FDR level."""
+def benjamini_hochberg(p: np.ndarray, family: int | None = None) -> np.ndarray:
+    """BH-adjusted p-values (q-values) of a 1-D family; reject where q ≤ the chosen FDR level.
+
+    `family`: the size of the whole family when `p` holds only its smallest members, all those whose
+    q could be at or below the level (every other p of the family being larger than each of these).
+    Their q-values at or below the level are then exactly those of the whole family.
+    """
     p = np.asarray(p, dtype=float)
-    m = p.size
-    if m == 0:
+    size = p.size
+    m = size if family is None else family
+    if size == 0:
         return p.copy()
     order = np.argsort(p)
-    scaled = p[order] * m / np.arange(1, m + 1)
+    scaled = p[order] * m / np.arange(1, size + 1)
     q_sorted = np.minimum.accumulate(scaled[::-1])[::-1]
-    q = np.empty(m)
+    q = np.empty(size)
     q[order] = np.minimum(q_sorted, 1.0)
     return q
 

@@ -50,7 +50,7 @@ def nightly(self: JobTask, job_id: str | None = None) -> dict[str, Any]:
             result: dict[str, Any] = partitions.ensure_ahead(session)
         # The night's date is fixed here, so every batch (and its retries) computes the same night.
         today = datetime.now(UTC).date()
-        batch_size = int(self.app.conf.get("vitalis_insights_batch_size", 100))
+        batch_size = int(self.app.conf.get("vitalis_insights_batch_size", 50))
         result["insights"] = fan_out(self.app, job.job_id, today, batch_size)
         return result
 

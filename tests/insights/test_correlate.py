@@ -151,6 +151,64 @@ def test_benjamini_hochberg_matches_a_hand_computed_example() -> None:
     assert stats.benjamini_hochberg(np.array([])).size == 0
 
 
+def test_benjamini_hochberg_of_the_smallest_members_of_a_larger_family() -> None:
+    # Family of 5: 0.001, 0.01, 0.02 (given) and two larger p-values (0.3, 0.8) left out.
+    # Whole family: 0.001·5/1 = 0.005, 0.01·5/2 = 0.025, 0.02·5/3 ≈ 0.0333, 0.3·5/4 = 0.375, 0.8.
+    q = stats.benjamini_hochberg(np.array([0.02, 0.001, 0.01]), family=5)
+    assert q == pytest.approx([0.1 / 3, 0.005, 0.025])
+
+
+def test_spearman_for_chosen_pairs_matches_scipy_and_the_full_matrices() -> None:
+    rng = np.random.default_rng(12)
+    full = noise(rng, DAYS, 4)
+    full[:, 1] += 0.5 * full[:, 0]
+    lagged = stats.LaggedCorrelations(full)
+    rho = lagged.spearman(np.array([0, 2, 3]), np.array([1, 0, 3]), 0)
+    assert rho[0] == pytest.approx(sps.spearmanr(full[:, 0], full[:, 1]).statistic, abs=1e-10)
+    assert rho[1] == pytest.approx(sps.spearmanr(full[:, 2], full[:, 0]).statistic, abs=1e-10)
+    assert rho[2] == pytest.approx(1.0)
+    gappy = with_gaps(rng, full, 0.2)
+    lagged = stats.LaggedCorrelations(gappy)
+    _, rho_all, _ = lagged.at(2)
+    assert lagged.spearman(np.array([1, 3]), np.array([0, 2]), 2) == pytest.approx([rho_all[1, 0], rho_all[3, 2]])
+
+
+def test_findings_are_those_of_testing_every_pair_by_both_measures() -> None:
+    """Spearman is computed only for pairs that pass on Pearson alone; the findings and their q-values
+    must be those of scoring every hypothesis by both measures and controlling the FDR over all of them."""
+    rng = np.random.default_rng(13)
+    x = with_gaps(rng, noise(rng, DAYS, 8), 0.15)
+    x[2:, 3] += 0.4 * np.nan_to_num(x[:-2, 0])
+    x[:, 5] += 0.25 * np.nan_to_num(x[:, 4])
+    x[:, 7] = np.round(x[:, 6] + noise(rng, DAYS), 0)  # ties
+    metrics = [f"m{i}" for i in range(8)]
+    lagged = stats.LaggedCorrelations(x)
+    tests = []
+    for lag in range(4):
+        r, rho, n = lagged.at(lag)
+        for a in range(8):
+            for b in range(8):
+                if a != b and (lag or a < b) and n[a, b] >= 30:
+                    p = max(
+                        stats.correlation_p(np.array([v]), np.array([n[a, b] - 2.0]))[0] for v in (r[a, b], rho[a, b])
+                    )
+                    tests.append((a, b, lag, r[a, b], rho[a, b], p))
+    q = stats.benjamini_hochberg(np.array([t[-1] for t in tests]))
+    expected = {}
+    for (a, b, lag, r, rho, p), qi in zip(tests, q, strict=True):
+        if qi <= 0.05 and abs(r) >= 0.1 and np.sign(r) == np.sign(rho):
+            key = (min(a, b), max(a, b))
+            if key not in expected or p < expected[key][3]:
+                expected[key] = (metrics[a], metrics[b], lag, p, qi)
+    result = correlate(x, metrics, PLAIN)
+    assert result.tested == len(tests)
+    assert len(expected) >= 2
+    got = {(f.metric_a, f.metric_b, f.lag): (f.p, f.q) for f in result.findings}
+    assert set(got) == {e[:3] for e in expected.values()}
+    for a, b, lag, p, qi in expected.values():
+        assert got[(a, b, lag)] == pytest.approx((p, qi), rel=1e-9)
+
+
 def test_shape_mismatch_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="2 columns"):
         correlate(np.zeros((50, 3)), ["a", "b"])

@@ -6,8 +6,9 @@ import datetime as dt
 import uuid
 
 import numpy as np
+import psycopg
 import pytest
-from sqlalchemy import Engine, event, insert, select, text, update
+from sqlalchemy import Engine, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from db.engine import WORKER_ROLE, admin_scope, user_scope
@@ -140,7 +141,9 @@ def test_a_goal_alert_fires_once_per_crossing_and_again_after_it_came_back(user:
     assert fired[0].message == "resting heart rate rose to 74, above 70" and float(fired[0].trigger_value) == 74
 
 
-def test_a_batch_loads_in_a_few_queries_whatever_its_size(engine: Engine, db: Session) -> None:
+def test_a_batch_loads_in_a_few_queries_whatever_its_size(
+    engine: Engine, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tests.helpers import create_user
 
     ensure_years(engine, [2025, 2026])
@@ -148,16 +151,20 @@ def test_a_batch_loads_in_a_few_queries_whatever_its_size(engine: Engine, db: Se
     for u in users:
         db.execute(insert(MoodJournal), [{"user_id": u, "journal_date": d, "mood_score": 5} for d in days()[-5:]])
     db.execute(text("SET LOCAL ROLE vitalis_readonly"))  # analytics: every user, read only
+    # Every statement the driver sends, whether through SQLAlchemy or on the driver's own cursor.
     statements: list[str] = []
-    listen = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(db.get_bind(), "before_cursor_execute", listen)
-    try:
-        load_batch(db, users[:1], TODAY)
-        alone = len(statements)
-        statements.clear()
-        loaded = load_batch(db, users, TODAY)
-    finally:
-        event.remove(db.get_bind(), "before_cursor_execute", listen)
+    execute = psycopg.Cursor.execute
+
+    def counted(cursor, query, *args, **kwargs):
+        statements.append(str(query))
+        return execute(cursor, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", counted)
+    load_batch(db, users[:1], TODAY)
+    alone = len(statements)
+    statements.clear()
+    loaded = load_batch(db, users, TODAY)
+    monkeypatch.undo()
     assert set(loaded) == set(users)
     assert all(np.nansum(loaded[u].column("journal.mood_score")) == 25 for u in users)
     assert len(statements) == alone <= 15
