@@ -15,6 +15,7 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
+from math import isfinite
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -50,6 +51,17 @@ _XML_PROBLEMS = {
 # Per-sample sanity bounds where a daily column's range is not a sample's (a single SpO2 reading may be
 # lower than any plausible daily average).
 _SAMPLE_KEYS = {"spo2": "wearable_daily.spo2_min_pct"}
+
+
+# Each mapped record type's path through `_record` and the metric it feeds; anything else is counted
+# as an unknown type without reading another attribute.
+_CUMULATIVE, _DISCRETE, _MEASUREMENT, _SLEEP = 0, 1, 2, 3
+_KINDS: dict[str | None, tuple[int, str]] = {
+    **{kind: (_CUMULATIVE, metric) for kind, metric in hk.CUMULATIVE.items()},
+    **{kind: (_DISCRETE, metric) for kind, metric in hk.DISCRETE.items()},
+    **{kind: (_MEASUREMENT, metric) for kind, metric in hk.MEASUREMENTS.items()},
+    hk.SLEEP_TYPE: (_SLEEP, ""),
+}
 
 
 class AppleHealthExport:
@@ -202,52 +214,62 @@ class AppleHealthExport:
     # --- records -------------------------------------------------------------------------------------
 
     def _record(self, elem: Any) -> Measurement | None:
-        attrib = elem.attrib
-        kind = attrib.get("type")
+        # The common path of every record, kept in one frame: a quantity summed per day or summarised
+        # per day is six attribute reads, cached lookups and an append, with no object made per record.
+        get = elem.get
+        kind = get("type")
+        spec = _KINDS.get(kind)
+        if spec is None:
+            self.report.unknown_types[kind] += 1
+            return None
+        code, metric = spec
         try:
-            metric = hk.CUMULATIVE.get(kind)
-            if metric is not None:
-                self._add_cumulative(metric, attrib)
-            elif kind in hk.DISCRETE:
-                metric = hk.DISCRETE[kind]
-                start, offset = self._when(attrib.get("startDate"))
-                value = self._sample(metric, attrib)
-                self._discrete.add(metric, int((start + offset * 60) // DAY), value)
-            elif kind in hk.MEASUREMENTS:
-                return self._measurement(hk.MEASUREMENTS[kind], attrib)
-            elif kind == hk.SLEEP_TYPE:
-                self._add_sleep(attrib)
+            if code <= _DISCRETE:
+                start_text = get("startDate")
+                start, offset = self._when(start_text)
+                if code == _CUMULATIVE:
+                    end_text = get("endDate")
+                    end = start if end_text == start_text else self._when(end_text)[0]
+                    if end < start:
+                        raise BadRecord("ends before it starts")
+                unit = get("unit") or "1"
+                scale = self._scales.get((metric, unit)) or self._scale(metric, unit)
+                raw = get("value")
+                try:
+                    value = float(raw)  # type: ignore[arg-type]
+                except (TypeError, ValueError):
+                    value = number(raw)
+                if not isfinite(value):
+                    raise BadRecord("value is not a finite number")
+                value = value * scale[0] + scale[1]
+                if code == _DISCRETE:
+                    bounds = scale[2]
+                    if bounds is not None and not bounds[0] <= value <= bounds[1]:
+                        raise BadRecord("value out of range")
+                    self._discrete.add(metric, int((start + offset * 60) // DAY), value)
+                    return None
+                if value < 0:
+                    raise BadRecord("negative amount")
+                source = self._source_cache.get((get("sourceName"), get("device")))
+                if source is None:
+                    source = self._source_of(elem.attrib)
+                self._cumulative.add(metric, start, end, offset, value, source)
+            elif code == _MEASUREMENT:
+                return self._measurement(metric, elem.attrib)
             else:
-                self.report.unknown_types[kind] += 1
+                self._add_sleep(elem.attrib)
         except BadRecord as reason:
             self.report.skip(f"{kind}: {reason}", elem.sourceline + self._line_offset)
         return None
 
-    def _add_cumulative(self, metric: str, attrib: Any) -> None:
-        start, offset = self._when(attrib.get("startDate"))
-        end, _ = self._when(attrib.get("endDate"))
-        if end < start:
-            raise BadRecord("ends before it starts")
-        value = self._sample(metric, attrib, checked=False)
-        if value < 0:
-            raise BadRecord("negative amount")
-        self._cumulative.add(metric, start, end, offset, value, self._source_of(attrib))
-
-    def _sample(self, metric: str, attrib: Any, *, checked: bool = True) -> float:
-        """A daily quantity's sample in the catalog's unit; (factor, offset, bounds) cached per unit."""
-        unit = attrib.get("unit") or "1"
-        scale = self._scales.get((metric, unit))
-        if scale is None:
-            catalog_key = hk.DAILY_METRIC_KEYS[metric]
-            factor, shift = self._affine(metric, hk.apple_unit(unit, metric), hk.catalog_unit(catalog_key))
-            bounds_key = _SAMPLE_KEYS.get(metric, catalog_key)
-            bounds = get_metric(bounds_key).valid_range if checked and bounds_key else None
-            scale = self._scales[(metric, unit)] = (factor, shift, bounds)
-        factor, shift, bounds = scale
-        value = number(attrib.get("value")) * factor + shift
-        if bounds is not None and not bounds[0] <= value <= bounds[1]:
-            raise BadRecord("value out of range")
-        return value
+    def _scale(self, metric: str, unit: str) -> tuple[float, float, tuple[float, float] | None]:
+        """A daily quantity's (factor, offset, sample bounds) from `unit` to the catalog's, once per spelling."""
+        catalog_key = hk.DAILY_METRIC_KEYS[metric]
+        factor, shift = self._affine(metric, hk.apple_unit(unit, metric), hk.catalog_unit(catalog_key))
+        bounds_key = _SAMPLE_KEYS.get(metric, catalog_key)
+        bounds = get_metric(bounds_key).valid_range if metric in hk.DISCRETE_METRICS and bounds_key else None
+        scale = self._scales[(metric, unit)] = (factor, shift, bounds)
+        return scale
 
     def _add_sleep(self, attrib: Any) -> None:
         stage = hk.SLEEP_STAGES.get(attrib.get("value", ""))

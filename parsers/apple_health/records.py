@@ -168,6 +168,8 @@ DISCRETE: dict[str, str] = {
     f"{_Q}VO2Max": "vo2_max_ml_kg_min",
 }
 
+DISCRETE_METRICS = frozenset(DISCRETE.values())
+
 # Body measurements: one `measurements` row per sample.
 MEASUREMENTS: dict[str, str] = {
     f"{_Q}BodyMass": "weight",

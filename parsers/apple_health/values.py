@@ -13,9 +13,11 @@ from datetime import date, datetime, timedelta, timezone
 from parsers.apple_health import records as hk
 from parsers.vocabulary.units import UnitError
 
-_EPOCH = datetime(1970, 1, 1)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 # "hardware:Watch6,12" holds a comma: a value runs to the next ", key:" or the closing ">".
+# " HH:MM" and ":SS" of a timestamp, separators included: a lookup both reads and checks them.
+_HOURS_MINUTES = {f" {h:02d}:{m:02d}": h * 3600 + m * 60 for h in range(24) for m in range(60)}
+_SECONDS = {f":{s:02d}": s for s in range(60)}
 _DEVICE_FIELD = re.compile(r"(name|manufacturer|model|hardware):(.*?)(?=, [a-z][a-z ]*:|>\s*$)")
 
 
@@ -26,34 +28,44 @@ class BadRecord(ValueError):
 class Values:
     def __init__(self) -> None:
         self._offsets: dict[str, int] = {}
-        self._minutes: dict[str, float] = {}
+        self._dates: dict[str, float] = {}
         self._units: dict[tuple[str, str, str], tuple[float, float] | None] = {}
         self._devices: dict[str, dict[str, str]] = {}
 
     def when(self, text: str | None) -> tuple[float, int]:
         """(epoch seconds, UTC offset in minutes) of 'YYYY-MM-DD HH:MM:SS ±HHMM'.
 
-        Records of one minute share the date, hour and minute: that part is parsed (and validated) once
-        per minute seen, the seconds every time.
+        Each part is looked up among the spellings already checked: the date once per day seen, the
+        offset once per offset, the time of day in a fixed table. A timestamp is then four dictionary
+        lookups; anything else takes the checking path, which says what is wrong.
         """
-        if not text or len(text) != 25 or text[19] != " " or text[16] != ":":
+        try:
+            offset = self._offsets[text[19:]]  # type: ignore[index]
+            return (
+                self._dates[text[:10]] + _HOURS_MINUTES[text[10:16]] + _SECONDS[text[16:19]] - offset * 60,  # type: ignore[index]
+                offset,
+            )
+        except (KeyError, TypeError):
+            return self._when_checked(text)
+
+    def _when_checked(self, text: str | None) -> tuple[float, int]:
+        if not text or len(text) != 25 or text[10:16] not in _HOURS_MINUTES or text[16:19] not in _SECONDS:
             raise BadRecord("invalid date")
-        minute = self._minutes.get(text[:16])
-        if minute is None:
-            if len(self._minutes) > 4096:  # records come in time order within a type: recent minutes suffice
-                self._minutes.clear()
+        if text[19] != " " or text[4] != "-" or text[7] != "-":
+            raise BadRecord("invalid date")
+        day = self._dates.get(text[:10])
+        if day is None:
+            if len(self._dates) > 4096:  # keep the cache bounded whatever the file holds
+                self._dates.clear()
             try:
-                naive = datetime.fromisoformat(text[:16])
+                parsed = date.fromisoformat(text[:10])
             except ValueError:
                 raise BadRecord("invalid date") from None
-            minute = self._minutes[text[:16]] = (naive - _EPOCH).total_seconds()
-        offset = self._offsets.get(text[20:])
+            day = self._dates[text[:10]] = float(day_number(parsed) * 86_400)
+        offset = self._offsets.get(text[19:])
         if offset is None:
-            offset = self._offsets[text[20:]] = offset_minutes(text[20:])
-        seconds = text[17:19]
-        if not seconds.isdigit() or seconds > "59":
-            raise BadRecord("invalid date")
-        return minute + int(seconds) - offset * 60, offset
+            offset = self._offsets[text[19:]] = offset_minutes(text[20:])
+        return day + _HOURS_MINUTES[text[10:16]] + _SECONDS[text[16:19]] - offset * 60, offset
 
     def convert(self, metric: str, value: float, unit: str, canonical: str, marker: str | None = None) -> float:
         factor, shift = self.affine(metric, hk.apple_unit(unit, metric), canonical, marker)
