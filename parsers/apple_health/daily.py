@@ -34,6 +34,9 @@ class CumulativeSamples:
     def __init__(self) -> None:
         self._days: dict[tuple[str, int], tuple[array, array, array, array]] = {}
         self._count = 0
+        self._last_day: int | None = None
+        self._last_metric = ""
+        self._last_columns: tuple[array, array, array, array] = (array("f"), array("f"), array("f"), array("H"))
 
     def __len__(self) -> int:
         return self._count
@@ -49,9 +52,14 @@ class CumulativeSamples:
         self._file(metric, day, start, end, value, source)
 
     def _file(self, metric: str, day: int, start: float, end: float, value: float, source: int) -> None:
-        columns = self._days.get((metric, day))
-        if columns is None:
-            columns = self._days[(metric, day)] = (array("f"), array("f"), array("f"), array("H"))
+        # Samples of one metric come in time order, so most land on the day of the one before.
+        if day == self._last_day and metric == self._last_metric:
+            columns = self._last_columns
+        else:
+            columns = self._days.get((metric, day))
+            if columns is None:
+                columns = self._days[(metric, day)] = (array("f"), array("f"), array("f"), array("H"))
+            self._last_day, self._last_metric, self._last_columns = day, metric, columns
         starts, durations, values, sources = columns
         starts.append(start - day * DAY)
         durations.append(end - start)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from parsers.apple_health.source import ExportError
 
 if TYPE_CHECKING:
-    from parsers.apple_health.reader import AppleHealthExport, Item
+    from parsers.apple_health.reader import AppleHealthExport, Item, Lookups
 
 _BOUNDARY = re.compile(rb"\n <(?:Record|Workout|Correlation|ActivitySummary|ClinicalRecord|Audiogram)[\s/>]")
 _ROOT = re.compile(rb"<HealthData[^>]*>")
@@ -38,13 +38,22 @@ def read_in_parallel(
     priority = sorted(export._priority, key=export._priority.__getitem__)
     pending: deque[Future[Any]] = deque()
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        # Start the processes now: they start up while the catalog and the units are resolved here,
+        # once, and handed to them with every chunk.
+        for _ in range(workers):
+            pool.submit(_started)
+        lookups = export.lookups()
         for root, chunk, first_line in _chunks(stream, chunk_bytes):
-            pending.append(pool.submit(parse_chunk, root, chunk, first_line, priority))
+            pending.append(pool.submit(parse_chunk, root, chunk, first_line, priority, lookups))
             # A bounded queue keeps memory flat: reading waits for parsing, one chunk ahead per worker.
             while len(pending) > workers:
                 yield from _absorb(export, pending.popleft().result(), stream, size)
         while pending:
             yield from _absorb(export, pending.popleft().result(), stream, size)
+
+
+def _started() -> None:
+    """Nothing: submitted once per process so that the pool starts them all at once."""
 
 
 def _chunks(stream: Any, chunk_bytes: int) -> Iterator[tuple[bytes, bytes, int]]:
@@ -85,17 +94,21 @@ def _chunks(stream: Any, chunk_bytes: int) -> Iterator[tuple[bytes, bytes, int]]
 
 def _last_boundary(buffer: bytearray, start: int) -> int:
     """Offset of the last top-level element's start at or after `start`; 0 if there is none."""
-    last = 0
-    for match in _BOUNDARY.finditer(buffer, start):
-        last = match.start()
-    return last
+    end = len(buffer)
+    while (at := buffer.rfind(b"\n <", start, end)) >= 0:
+        if _BOUNDARY.match(buffer, at):
+            return at
+        end = at  # "\n <" cannot overlap itself, so no candidate is skipped
+    return 0
 
 
-def parse_chunk(root: bytes, chunk: bytes, first_line: int, priority: list[str]) -> tuple[Any, list[Item]]:
+def parse_chunk(
+    root: bytes, chunk: bytes, first_line: int, priority: list[str], lookups: Lookups | None = None
+) -> tuple[Any, list[Item]]:
     """In a worker: read one chunk with the sequential code; return its items and what it accumulated."""
     from parsers.apple_health.reader import AppleHealthExport
 
-    export = AppleHealthExport(io.BytesIO(), source_priority=priority)
+    export = AppleHealthExport(io.BytesIO(), source_priority=priority, lookups=lookups)
     export._line_offset = first_line - 1
     items = list(export._elements(io.BytesIO(root + chunk + b"</HealthData>")))
     state = (

@@ -12,8 +12,10 @@ counted; an export that is cut short is refused before any daily total is produc
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import fields
 from datetime import date, datetime
 from math import isfinite
 from pathlib import Path
@@ -35,11 +37,12 @@ from parsers.apple_health.sleep import SleepSegments
 from parsers.apple_health.source import ExportError, Limits, open_export
 from parsers.apple_health.values import BadRecord, Values, aware, day_date, day_number, number
 from parsers.apple_health.workouts import read_workout
-from parsers.vocabulary.metrics import get_metric
 
 Item = Profile | Measurement | Workout | DailySummary | SleepNight
 # (records read, bytes of export.xml read, expected bytes): often enough for a bar, rarely enough to be free.
 Progress = Callable[[int, int, int], None]
+# (catalog entries, unit conversions): see `AppleHealthExport.lookups`.
+Lookups = tuple[dict[str, Any], dict[tuple[str, str, str], Any]]
 
 _TAGS = ("Record", "Correlation", "Workout", "ActivitySummary", "Me", "ExportDate")
 _XML_PROBLEMS = {
@@ -52,6 +55,40 @@ _XML_PROBLEMS = {
 # lower than any plausible daily average).
 _SAMPLE_KEYS = {"spo2": "wearable_daily.spo2_min_pct"}
 
+
+# The unit spellings Apple writes, by metric (they follow the phone's locale and settings), and those
+# of workout totals, by the unit they are converted to: see `AppleHealthExport.lookups`.
+_USUAL_UNITS: dict[str, tuple[str, ...]] = {
+    "steps": ("count",),
+    "distance_m": ("km", "mi", "m", "ft", "yd"),
+    "active_calories_kcal": ("kcal", "Cal", "kJ"),
+    "basal_calories_kcal": ("kcal", "Cal", "kJ"),
+    "floors_climbed": ("count",),
+    "active_minutes": ("min",),
+    "heart_rate": ("count/min",),
+    "resting_hr_bpm": ("count/min",),
+    "hrv_sdnn_ms": ("ms",),
+    "spo2": ("%",),
+    "respiratory_rate_avg": ("count/min",),
+    "vo2_max_ml_kg_min": ("mL/min·kg",),
+    "weight": ("kg", "lb", "st"),
+    "body_fat_pct": ("%",),
+    "bmi": ("count",),
+    "height": ("cm", "m", "in", "ft"),
+    "lean_body_mass": ("kg", "lb", "st"),
+    "waist_circumference": ("cm", "in"),
+    "blood_pressure_systolic": ("mmHg",),
+    "blood_pressure_diastolic": ("mmHg",),
+    "blood_glucose": ("mg/dL", "mmol<180.15588000005408>/L"),
+    "body_temperature": ("degC", "degF"),
+}
+_USUAL_WORKOUT_UNITS: dict[str, tuple[str, ...]] = {
+    "s": ("min", "s", "hr"),
+    "m": ("km", "mi", "m", "cm", "ft", "yd"),
+    "kcal": ("kcal", "Cal", "kJ"),
+    "/min": ("count/min",),
+}
+_DAILY_COLUMNS = [f.name for f in fields(DailySummary) if f.name not in ("day", "raw")]
 
 # Each mapped record type's path through `_record` and the metric it feeds; anything else is counted
 # as an unknown type without reading another attribute.
@@ -81,6 +118,7 @@ class AppleHealthExport:
         progress_every: int = 50_000,
         workers: int = 1,
         chunk_bytes: int = 4 * 1024 * 1024,
+        lookups: Lookups | None = None,
     ) -> None:
         self._source = source
         self._limits = limits or Limits()
@@ -90,7 +128,9 @@ class AppleHealthExport:
         self.report = ImportReport()
         self._sources: dict[tuple[str, str], int] = {}
         self._source_list: list[tuple[str, str]] = []
-        self._values = Values()
+        if lookups is not None:
+            hk._CATALOG.update(lookups[0])
+        self._values = Values(lookups[1] if lookups is not None else None)
         self._when = self._values.when
         self._convert = self._values.convert
         self._affine = self._values.affine
@@ -118,7 +158,11 @@ class AppleHealthExport:
 
                 items = read_in_parallel(self, stream, size, self._workers, self._chunk_bytes)
             else:
-                hook = (lambda records: self._report_progress(records, stream, size)) if self._progress else None
+                hook = (
+                    (lambda records: self._report_progress(records, stream, size, every=True))
+                    if self._progress
+                    else None
+                )
                 items = self._elements(stream, hook)
             yield from self._emit(items)
             self.report.bytes_read = stream.bytes_read
@@ -154,6 +198,9 @@ class AppleHealthExport:
     def _elements(self, stream: Any, progress: Callable[[int], None] | None = None) -> Iterator[Item]:
         """The pass itself: yields workouts, measurements and the profile; keeps the rest for the end."""
         report = self.report
+        every = self._progress_every
+        due = every  # the next record count to report progress at
+        root = None
         context = etree.iterparse(
             stream,
             events=("end",),
@@ -170,14 +217,18 @@ class AppleHealthExport:
                 tag = elem.tag
                 parent = elem.getparent()
                 if tag == "Record":
-                    if parent is not None and parent.tag == "Correlation":
-                        continue  # read with its correlation, cleared with it
+                    if parent is not root:  # the root's proxy is kept, so a top-level record is one comparison
+                        if parent is not None and parent.tag == "Correlation":
+                            continue  # read with its correlation, cleared with it
+                        root = parent
                     report.records += 1
                     item = self._record(elem)
                     if item is not None:
                         yield item
-                    if progress is not None:
-                        progress(report.records)
+                    if report.records >= due:
+                        due = (report.records // every + 1) * every
+                        if progress is not None:
+                            progress(report.records)
                 elif tag == "Workout":
                     report.records += 1
                     workout = self._guarded(self._workout, elem)
@@ -267,7 +318,7 @@ class AppleHealthExport:
         catalog_key = hk.DAILY_METRIC_KEYS[metric]
         factor, shift = self._affine(metric, hk.apple_unit(unit, metric), hk.catalog_unit(catalog_key))
         bounds_key = _SAMPLE_KEYS.get(metric, catalog_key)
-        bounds = get_metric(bounds_key).valid_range if metric in hk.DISCRETE_METRICS and bounds_key else None
+        bounds = hk.catalog(bounds_key)[2] if metric in hk.DISCRETE_METRICS and bounds_key else None
         scale = self._scales[(metric, unit)] = (factor, shift, bounds)
         return scale
 
@@ -283,9 +334,12 @@ class AppleHealthExport:
 
     def _measurement(self, metric: str, attrib: Any) -> Measurement | None:
         start, offset = self._when(attrib.get("startDate"))
-        catalog = get_metric(metric)
-        value = self._value(metric, attrib, marker=catalog.marker)
-        return Measurement(metric, round(value, 3), catalog.canonical_unit, aware(start, offset))
+        canonical, marker, bounds = hk.catalog(metric)
+        unit = attrib.get("unit") or "1"
+        value = self._convert(metric, number(attrib.get("value")), unit, canonical, marker)
+        if bounds and not bounds[0] <= value <= bounds[1]:
+            raise BadRecord("value out of range")
+        return Measurement(metric, round(value, 3), canonical, aware(start, offset))
 
     def _correlation(self, elem: Any) -> Iterator[Measurement]:
         if elem.get("type") != hk.BLOOD_PRESSURE:
@@ -342,17 +396,29 @@ class AppleHealthExport:
     def _workout(self, elem: Any) -> Workout:
         return read_workout(elem, self._values)
 
-    # --- values --------------------------------------------------------------------------------------
+    # --- what parsing processes are handed ----------------------------------------------------------
 
-    def _value(self, metric: str, attrib: Any, marker: str | None = None) -> float:
-        """A body measurement's value in the catalog's unit, checked against the catalog's range."""
-        catalog = get_metric(metric)
-        unit = attrib.get("unit") or "1"
-        value = self._convert(metric, number(attrib.get("value")), unit, catalog.canonical_unit, marker)
-        bounds = catalog.valid_range
-        if bounds and not bounds[0] <= value <= bounds[1]:
-            raise BadRecord("value out of range")
-        return value
+    def lookups(self) -> Lookups:
+        """The catalog entries and unit conversions a pass needs, resolved here for Apple's usual spellings.
+
+        Handed to parsing processes so that they import neither the catalog nor the unit converter
+        (together most of a second of start-up each); a spelling not among these is resolved there.
+        """
+        for metric, units in _USUAL_UNITS.items():
+            for unit in units:
+                with contextlib.suppress(BadRecord):
+                    if metric in hk.DAILY_METRIC_KEYS:
+                        self._scale(metric, unit)
+                    else:
+                        canonical, marker, _ = hk.catalog(metric)
+                        self._affine(metric, hk.apple_unit(unit, metric), canonical, marker)
+        for canonical, units in _USUAL_WORKOUT_UNITS.items():
+            for unit in units:
+                with contextlib.suppress(BadRecord):
+                    self._convert("workout", 0.0, unit, canonical)
+        for column in _DAILY_COLUMNS:
+            hk.catalog(f"wearable_daily.{column}")
+        return dict(hk._CATALOG), dict(self._values.units)
 
     # --- sources -------------------------------------------------------------------------------------
 
@@ -424,7 +490,7 @@ class AppleHealthExport:
                 "vo2_max_ml_kg_min": _round(_mean(stats.get("vo2_max_ml_kg_min", day)), 1),
             }
             for column, value in values.items():
-                bounds = get_metric(f"wearable_daily.{column}").valid_range
+                bounds = hk.catalog(f"wearable_daily.{column}")[2]
                 if value is not None and bounds and not bounds[0] <= value <= bounds[1]:
                     self.report.skip(f"daily {column}: value out of range", None)
                     values[column] = None

@@ -15,9 +15,8 @@ from parsers.vocabulary.units import UnitError
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 # "hardware:Watch6,12" holds a comma: a value runs to the next ", key:" or the closing ">".
-# " HH:MM" and ":SS" of a timestamp, separators included: a lookup both reads and checks them.
-_HOURS_MINUTES = {f" {h:02d}:{m:02d}": h * 3600 + m * 60 for h in range(24) for m in range(60)}
-_SECONDS = {f":{s:02d}": s for s in range(60)}
+# ":MM:SS" of a timestamp, separators included: a lookup both reads and checks it.
+_MINUTES_SECONDS = {f":{m:02d}:{s:02d}": m * 60 + s for m in range(60) for s in range(60)}
 _DEVICE_FIELD = re.compile(r"(name|manufacturer|model|hardware):(.*?)(?=, [a-z][a-z ]*:|>\s*$)")
 
 
@@ -26,46 +25,45 @@ class BadRecord(ValueError):
 
 
 class Values:
-    def __init__(self) -> None:
+    def __init__(self, units: dict[tuple[str, str, str], tuple[float, float] | None] | None = None) -> None:
         self._offsets: dict[str, int] = {}
-        self._dates: dict[str, float] = {}
-        self._units: dict[tuple[str, str, str], tuple[float, float] | None] = {}
+        self._hours: dict[str, float] = {}
+        # (unit, canonical unit, marker) → (factor, offset), None where the converter refuses it;
+        # `units` seeds it with conversions resolved elsewhere.
+        self.units: dict[tuple[str, str, str], tuple[float, float] | None] = dict(units or {})
         self._devices: dict[str, dict[str, str]] = {}
 
     def when(self, text: str | None) -> tuple[float, int]:
         """(epoch seconds, UTC offset in minutes) of 'YYYY-MM-DD HH:MM:SS ±HHMM'.
 
-        Each part is looked up among the spellings already checked: the date once per day seen, the
-        offset once per offset, the time of day in a fixed table. A timestamp is then four dictionary
-        lookups; anything else takes the checking path, which says what is wrong.
+        Each part is looked up among the spellings already checked: the date and hour once per hour
+        seen, the offset once per offset, minutes and seconds in a fixed table. A timestamp is then three
+        dictionary lookups; anything else takes the checking path, which says what is wrong.
         """
         try:
             offset = self._offsets[text[19:]]  # type: ignore[index]
-            return (
-                self._dates[text[:10]] + _HOURS_MINUTES[text[10:16]] + _SECONDS[text[16:19]] - offset * 60,  # type: ignore[index]
-                offset,
-            )
+            return self._hours[text[:13]] + _MINUTES_SECONDS[text[13:19]] - offset * 60, offset  # type: ignore[index]
         except (KeyError, TypeError):
             return self._when_checked(text)
 
     def _when_checked(self, text: str | None) -> tuple[float, int]:
-        if not text or len(text) != 25 or text[10:16] not in _HOURS_MINUTES or text[16:19] not in _SECONDS:
+        if not text or len(text) != 25 or text[13:19] not in _MINUTES_SECONDS or text[19] != " ":
             raise BadRecord("invalid date")
-        if text[19] != " " or text[4] != "-" or text[7] != "-":
+        if text[4] != "-" or text[7] != "-" or text[10] != " " or not text[11:13].isdigit() or text[11:13] > "23":
             raise BadRecord("invalid date")
-        day = self._dates.get(text[:10])
-        if day is None:
-            if len(self._dates) > 4096:  # keep the cache bounded whatever the file holds
-                self._dates.clear()
+        hour = self._hours.get(text[:13])
+        if hour is None:
+            if len(self._hours) > 4096:  # keep the cache bounded whatever the file holds
+                self._hours.clear()
             try:
-                parsed = date.fromisoformat(text[:10])
+                day = date.fromisoformat(text[:10])
             except ValueError:
                 raise BadRecord("invalid date") from None
-            day = self._dates[text[:10]] = float(day_number(parsed) * 86_400)
+            hour = self._hours[text[:13]] = float(day_number(day) * 86_400 + int(text[11:13]) * 3600)
         offset = self._offsets.get(text[19:])
         if offset is None:
             offset = self._offsets[text[19:]] = offset_minutes(text[20:])
-        return day + _HOURS_MINUTES[text[10:16]] + _SECONDS[text[16:19]] - offset * 60, offset
+        return hour + _MINUTES_SECONDS[text[13:19]] - offset * 60, offset
 
     def convert(self, metric: str, value: float, unit: str, canonical: str, marker: str | None = None) -> float:
         factor, shift = self.affine(metric, hk.apple_unit(unit, metric), canonical, marker)
@@ -73,12 +71,12 @@ class Values:
 
     def affine(self, metric: str, unit: str, canonical: str, marker: str | None = None) -> tuple[float, float]:
         key = (unit, canonical, marker or "")
-        if key not in self._units:
+        if key not in self.units:
             try:
-                self._units[key] = hk.affine(unit, canonical, marker)
+                self.units[key] = hk.affine(unit, canonical, marker)
             except (UnitError, ValueError):
-                self._units[key] = None
-        conversion = self._units[key]
+                self.units[key] = None
+        conversion = self.units[key]
         if conversion is None:
             raise BadRecord(f"unit {unit!r} is not a unit of {metric}")
         return conversion
