@@ -63,6 +63,7 @@ class ImportResult:
     written: dict[str, UpsertStats] = field(default_factory=dict)
     dropped_values: dict[str, int] = field(default_factory=dict)
     profile_updated: list[str] = field(default_factory=list)
+    workers: int = 1  # parsing processes the export was read on
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -84,14 +85,15 @@ def import_apple_health(
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
     progress_every: int = 50_000,
-    workers: int = 1,
+    workers: int | None = None,
 ) -> ImportResult:
     """Import the export at `source` for `user_id`; raises `ExportError` for a file that cannot be read.
 
     Runs as the worker role by default: an import is work the system does for the person, still
     confined to their rows by the user scope. `progress` is called every `progress_every` records read
     and after every batch written. `workers` > 1 parses on that many processes (not from inside a
-    daemonic process such as a Celery prefork worker, where it reads alone).
+    daemonic process such as a Celery prefork worker, where it reads alone); None lets the reader
+    choose (two for a large export where it may). `ImportResult.workers` says how many it used.
     """
     read = {"records": 0, "bytes": 0, "total": 0}
 
@@ -117,6 +119,7 @@ def import_apple_health(
     for item in export:
         writer.add(item)
     writer.flush()
+    result.workers = export.workers
     return result
 
 

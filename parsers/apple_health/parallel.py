@@ -8,12 +8,16 @@ results are merged in file order. A document laid out otherwise (no such boundar
 `MAX_CHUNK_FACTOR` chunks) is refused with a clear error; the sequential pass reads any layout.
 
 Worker processes are spawned, never forked: the importer's process holds database connections.
+By default (`default_workers`) an export of `PARALLEL_FROM_BYTES` or more laid out as Apple writes it
+is read on two processes wherever they may be started: not inside a daemonic process such as a Celery
+prefork worker, whose pool already spreads imports over the cores.
 """
 
 from __future__ import annotations
 
 import io
 import multiprocessing
+import os
 import re
 from collections import deque
 from collections.abc import Iterator
@@ -29,6 +33,19 @@ _BOUNDARY = re.compile(rb"\n <(?:Record|Workout|Correlation|ActivitySummary|Clin
 _ROOT = re.compile(rb"<HealthData[^>]*>")
 _END = re.compile(rb"</HealthData>\s*$")
 MAX_CHUNK_FACTOR = 8
+# Below this, starting processes costs more than it saves (an export of a few months).
+PARALLEL_FROM_BYTES = 32 * 1024 * 1024
+
+
+def default_workers(stream: Any, size: int) -> int:
+    """Parsing processes for an export of `size` bytes of export.xml when the caller named none."""
+    if size < PARALLEL_FROM_BYTES or multiprocessing.current_process().daemon:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if cores < 2:
+        return 1
+    # Only a document cut into lines of whole elements can be chunked; any other is read sequentially.
+    return 2 if _BOUNDARY.search(stream.peek(1024 * 1024)) else 1
 
 
 def read_in_parallel(

@@ -25,6 +25,7 @@ from lxml import etree
 
 from parsers.apple_health import records as hk
 from parsers.apple_health.daily import DAY, CumulativeSamples, DiscreteStats
+from parsers.apple_health.parallel import default_workers, read_in_parallel
 from parsers.apple_health.records import (
     DailySummary,
     ImportReport,
@@ -106,6 +107,7 @@ class AppleHealthExport:
 
     `workers` > 1 parses chunks of the file in that many processes (parsers.apple_health.parallel);
     inside a daemonic process (a Celery prefork worker), which may not start any, it reads alone.
+    None (the default) chooses: two for a large export where processes may be started, else one.
     """
 
     def __init__(
@@ -116,7 +118,7 @@ class AppleHealthExport:
         source_priority: Sequence[str] = (),
         progress: Progress | None = None,
         progress_every: int = 50_000,
-        workers: int = 1,
+        workers: int | None = None,
         chunk_bytes: int = 4 * 1024 * 1024,
         lookups: Lookups | None = None,
     ) -> None:
@@ -143,6 +145,7 @@ class AppleHealthExport:
         self._summaries: dict[int, dict[str, Any]] = {}
         self._bp_seen: set[tuple[str, datetime]] = set()
         self._workers = workers
+        self.workers = workers or 1  # the parsing processes used: chosen once reading starts if None
         self._chunk_bytes = chunk_bytes
         self._line_offset = 0  # a chunk read on its own: its first line's number in export.xml, less one
         self._last_problem_line: int | None = None
@@ -153,10 +156,10 @@ class AppleHealthExport:
         with open_export(self._source, self._limits) as (stream, size):
             self.report.export_version = stream.export_version
             self.report.dtd_removed = stream.dtd_removed
-            if self._workers > 1 and not multiprocessing.current_process().daemon:
-                from parsers.apple_health.parallel import read_in_parallel
-
-                items = read_in_parallel(self, stream, size, self._workers, self._chunk_bytes)
+            workers = default_workers(stream, size) if self._workers is None else self._workers
+            self.workers = 1 if multiprocessing.current_process().daemon else workers
+            if self.workers > 1:
+                items = read_in_parallel(self, stream, size, self.workers, self._chunk_bytes)
             else:
                 hook = (
                     (lambda records: self._report_progress(records, stream, size, every=True))
