@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from collections.abc import Callable
@@ -267,6 +268,8 @@ def ours(path: str, workers: int | None = None) -> None:
         nonlocal result
         result = import_apple_health(path, user_id, workers=workers)
 
+    sampler = _ChildPeaks()
+    sampler.start()
     wall, cpu = time.perf_counter(), _cpu()
     run()
     print(f"elapsed {time.perf_counter() - wall:.3f}")
@@ -274,12 +277,48 @@ def ours(path: str, workers: int | None = None) -> None:
     assert result is not None
     print(f"workers {result.workers}")
     print(f"rss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
-    print(f"worker_rss {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f}")
+    sampler.stop()
+    print(f"worker_rss {sampler.peak_mb:.0f}")
     database_cpu = [_process_cpu(pid) for pid in backends]
     if backends and all(c is not None for c in database_cpu):
         print(f"database_cpu {sum(c for c in database_cpu if c is not None):.3f}")
     print(f"  ours produced {dict(result.report.produced)}, skipped {dict(result.report.skipped)}", file=sys.stderr)
     engine.dispose()
+
+
+class _ChildPeaks(threading.Thread):
+    """The largest peak RSS among this process's children (the parsing processes), read from /proc.
+
+    A spawned child's own ru_maxrss starts from its parent's size at fork, so it would overstate them.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak_mb = 0.0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(0.05):
+            for pid in _children(os.getpid()):
+                try:
+                    with open(f"/proc/{pid}/status") as status:
+                        for line in status:
+                            if line.startswith("VmHWM:"):
+                                self.peak_mb = max(self.peak_mb, int(line.split()[1]) / 1024)
+                except OSError:
+                    continue
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            return [int(p) for p in children.read().split()]
+    except OSError:
+        return []
 
 
 def _backend_pid(connection: Any) -> int:

@@ -119,7 +119,7 @@ class AppleHealthExport:
         progress: Progress | None = None,
         progress_every: int = 50_000,
         workers: int | None = None,
-        chunk_bytes: int = 4 * 1024 * 1024,
+        chunk_bytes: int = 1024 * 1024,
         lookups: Lookups | None = None,
     ) -> None:
         self._source = source
