@@ -104,7 +104,9 @@ def _chunks(stream: Any, chunk_bytes: int) -> Iterator[tuple[bytes, bytes, int]]
                     "import it without parallel reading",
                 )
             continue
-        yield tag, bytes(buffer[:cut]), line
+        with memoryview(buffer) as view:  # one copy of the chunk, not two
+            chunk = bytes(view[:cut])
+        yield tag, chunk, line
         line += buffer.count(b"\n", 0, cut)
         del buffer[:cut]
 
