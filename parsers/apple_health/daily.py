@@ -17,8 +17,10 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 DAY = 86_400
 
@@ -118,6 +120,8 @@ def merge_by_priority(
     Sources are taken best first; a sample counts for the share of its time that no better source
     covers (an instant counts unless one covers it), then its intervals join the covered time.
     """
+    import numpy as np  # here, not at the top: parsing processes never merge, and start faster without it
+
     begin = np.frombuffer(starts, dtype=np.float32).astype(np.float64)
     finish = begin + np.frombuffer(durations, dtype=np.float32)
     amount = np.frombuffer(values, dtype=np.float32).astype(np.float64)
@@ -152,6 +156,8 @@ def _union(
     starts: np.ndarray, ends: np.ndarray, more_starts: np.ndarray, more_ends: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """The sorted, disjoint union of two sets of intervals; touching intervals are joined."""
+    import numpy as np
+
     all_starts = np.concatenate((starts, more_starts))
     all_ends = np.concatenate((ends, more_ends))
     if not all_starts.size:

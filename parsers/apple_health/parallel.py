@@ -151,5 +151,8 @@ def _absorb(export: AppleHealthExport, result: tuple[Any, list[Item]], stream: A
     export._sleep.merge(sleep, mapping)
     export._summaries.update(summaries)
     export._last_problem_line = last_problem_line or export._last_problem_line
-    export._report_progress(export.report.records, stream, size, every=True)
+    # As often as the sequential pass reports (every `progress_every` records), not once per chunk.
+    if export.report.records >= export._progress_due:
+        export._progress_due = (export.report.records // export._progress_every + 1) * export._progress_every
+        export._report_progress(export.report.records, stream, size, every=True)
     yield from items

@@ -127,6 +127,7 @@ class AppleHealthExport:
         self._priority = {name: i for i, name in enumerate(source_priority)}
         self._progress = progress
         self._progress_every = progress_every
+        self._progress_due = progress_every  # the record count of the next report when reading in parallel
         self.report = ImportReport()
         self._sources: dict[tuple[str, str], int] = {}
         self._source_list: list[tuple[str, str]] = []
