@@ -298,7 +298,7 @@ class _ChildPeaks(threading.Thread):
         self._done = threading.Event()
 
     def run(self) -> None:
-        while not self._done.wait(0.05):
+        while not self._done.wait(0.2):
             for pid in _children(os.getpid()):
                 try:
                     with open(f"/proc/{pid}/status") as status:
