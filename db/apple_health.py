@@ -10,6 +10,7 @@ counted; a measurement whose value is refused is skipped. Neither stops the impo
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ from parsers.apple_health import (
 
 SOURCE = DataSource.APPLE_HEALTH
 BATCH_SIZE = 2000
+# When reading in parallel, a table's pending rows are written once the oldest has waited this long.
+FLUSH_AFTER_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +120,10 @@ def import_apple_health(
     writer = _Writer(user_id, role=role, engine=engine, result=result, batch_size=batch_size)
     writer.on_write = report
     for item in export:
+        if writer.flush_after is None and export.workers > 1:
+            # Parsing processes keep working while this one writes: rows written as they come cost
+            # no time, where rows left for the end are written while nothing else happens.
+            writer.flush_after = FLUSH_AFTER_SECONDS
         writer.add(item)
     writer.flush()
     result.workers = export.workers
@@ -133,6 +140,8 @@ class _Writer:
         self._result = result
         self._batch_size = batch_size
         self._pending: dict[type[Base], list[dict[str, Any]]] = {}
+        self._since: dict[type[Base], float] = {}
+        self.flush_after: float | None = None
         self.items = 0
         self.on_write: Callable[[], None] | None = None
 
@@ -146,7 +155,11 @@ class _Writer:
             return
         rows = self._pending.setdefault(model, [])
         rows.append(row)
-        if len(rows) >= self._batch_size:
+        if len(rows) == 1:
+            self._since[model] = time.monotonic()
+        if len(rows) >= self._batch_size or (
+            self.flush_after is not None and time.monotonic() - self._since[model] >= self.flush_after
+        ):
             self._write(model)
 
     def flush(self) -> None:
