@@ -16,6 +16,7 @@ from parsers.vocabulary.units import UnitError
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 # "hardware:Watch6,12" holds a comma: a value runs to the next ", key:" or the closing ">".
 # ":MM:SS" of a timestamp, separators included: a lookup both reads and checks it.
+_HOURS = frozenset(f"{h:02d}" for h in range(24))
 _MINUTES_SECONDS = {f":{m:02d}:{s:02d}": m * 60 + s for m in range(60) for s in range(60)}
 _DEVICE_FIELD = re.compile(r"(name|manufacturer|model|hardware):(.*?)(?=, [a-z][a-z ]*:|>\s*$)")
 
@@ -49,7 +50,7 @@ class Values:
     def _when_checked(self, text: str | None) -> tuple[float, int]:
         if not text or len(text) != 25 or text[13:19] not in _MINUTES_SECONDS or text[19] != " ":
             raise BadRecord("invalid date")
-        if text[4] != "-" or text[7] != "-" or text[10] != " " or not text[11:13].isdigit() or text[11:13] > "23":
+        if text[4] != "-" or text[7] != "-" or text[10] != " " or text[11:13] not in _HOURS:
             raise BadRecord("invalid date")
         hour = self._hours.get(text[:13])
         if hour is None:
@@ -106,7 +107,7 @@ def number(text: str | None) -> float:
 
 
 def offset_minutes(text: str) -> int:
-    if len(text) != 5 or text[0] not in "+-" or not text[1:].isdigit():
+    if len(text) != 5 or text[0] not in "+-" or not (text[1:].isascii() and text[1:].isdigit()):
         raise BadRecord("invalid date")
     minutes = int(text[1:3]) * 60 + int(text[3:5])
     if minutes > 14 * 60:
