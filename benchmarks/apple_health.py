@@ -7,12 +7,14 @@ of its own so peak RSS is its own:
 
   (a) parse only: lxml iterparse over the zip member, touching every record's attributes (the floor);
   (b) healthkit-to-sqlite, if installed (`pip install healthkit-to-sqlite`; not a project dependency);
-  (c) our full import into PostgreSQL (DATABASE_URL, else a throw-away embedded server), reading on
-      one core and on two processes.
+  (c) our full import into PostgreSQL (DATABASE_URL, else a throw-away embedded server), reading in
+      one process, and as it does by default (two parsing processes for a large export on two cores).
+      The CPU its PostgreSQL backends used is read from /proc when the server runs on this machine.
 
 Run by hand: `python benchmarks/apple_health.py [days ...]` (default: 365 1095); set
 BENCH_SKIP_HEALTHKIT_TO_SQLITE=1 to leave (b) out (it takes many minutes on a large export). Prints MB/s of
-export.xml, records/s, peak RSS and the ratios. Figures depend on what else uses the CPU.
+export.xml, records/s, peak RSS (of the importing process, and of the largest parsing process) and the
+ratios. Wall time depends on what else uses the CPU: the load average is printed with the figures.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from collections.abc import Callable
@@ -232,8 +235,8 @@ def _parse(etree: Any, path: str) -> None:
     print(f"attributes touched: {touched:,}", file=sys.stderr)
 
 
-def ours(path: str, workers: int = 1) -> None:
-    from sqlalchemy import text
+def ours(path: str, workers: int | None = None) -> None:
+    from sqlalchemy import event, text
 
     from db import migrate
     from db.apple_health import import_apple_health
@@ -255,16 +258,85 @@ def ours(path: str, workers: int = 1) -> None:
         session.add(user)
         session.flush()
         user_id = user.user_id
+    backends: set[int] = set()
+    engine = get_engine()
+    engine.dispose()  # new connections from here on, so every backend the import uses is seen
+    event.listen(engine, "connect", lambda connection, _: backends.add(_backend_pid(connection)))
     result = None
 
     def run() -> None:
         nonlocal result
         result = import_apple_health(path, user_id, workers=workers)
 
-    _timed(run)
+    sampler = _ChildPeaks()
+    sampler.start()
+    wall, cpu = time.perf_counter(), _cpu()
+    run()
+    print(f"elapsed {time.perf_counter() - wall:.3f}")
+    print(f"cpu {_cpu() - cpu:.3f}")
     assert result is not None
+    print(f"workers {result.workers}")
+    print(f"rss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
+    sampler.stop()
+    print(f"worker_rss {sampler.peak_mb:.0f}")
+    database_cpu = [_process_cpu(pid) for pid in backends]
+    if backends and all(c is not None for c in database_cpu):
+        print(f"database_cpu {sum(c for c in database_cpu if c is not None):.3f}")
     print(f"  ours produced {dict(result.report.produced)}, skipped {dict(result.report.skipped)}", file=sys.stderr)
-    get_engine().dispose()
+    engine.dispose()
+
+
+class _ChildPeaks(threading.Thread):
+    """The largest peak RSS among this process's children (the parsing processes), read from /proc.
+
+    A spawned child's own ru_maxrss starts from its parent's size at fork, so it would overstate them.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak_mb = 0.0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(0.2):
+            for pid in _children(os.getpid()):
+                try:
+                    with open(f"/proc/{pid}/status") as status:
+                        for line in status:
+                            if line.startswith("VmHWM:"):
+                                self.peak_mb = max(self.peak_mb, int(line.split()[1]) / 1024)
+                except OSError:
+                    continue
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            return [int(p) for p in children.read().split()]
+    except OSError:
+        return []
+
+
+def _backend_pid(connection: Any) -> int:
+    cursor = connection.cursor()
+    cursor.execute("SELECT pg_backend_pid()")
+    pid = int(cursor.fetchone()[0])
+    cursor.close()
+    return pid
+
+
+def _process_cpu(pid: int) -> float | None:
+    """CPU seconds a process on this machine has used so far (None if it cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def healthkit_to_sqlite(path: str) -> None:
@@ -274,8 +346,8 @@ def healthkit_to_sqlite(path: str) -> None:
         _timed(lambda: subprocess.run(command, check=True, stdout=subprocess.DEVNULL))  # noqa: S603 (fixed arguments)
 
 
-def _measure(mode: str, path: str) -> tuple[float, float, float] | None:
-    """(wall seconds, CPU seconds, peak RSS in MB) of `mode` run in a child process.
+def _measure(mode: str, path: str) -> dict[str, float] | None:
+    """Figures of `mode` run in a child process: wall and CPU seconds, peak RSS in MB, and what it adds.
 
     Times are the child's own figures for its work alone (no interpreter start, no migration check).
     CPU seconds are what to compare on a machine others are using: wall time there depends on them.
@@ -286,18 +358,24 @@ def _measure(mode: str, path: str) -> tuple[float, float, float] | None:
     )
     output = child.stdout.read() if child.stdout else ""
     _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - start
-    cpu = float("nan")
+    figures = {"elapsed": time.perf_counter() - start, "cpu": float("nan"), "rss": usage.ru_maxrss / 1024}
     for line in output.splitlines():
-        if line.startswith("elapsed "):
-            seconds = float(line.split()[1])
-        elif line.startswith("cpu "):
-            cpu = float(line.split()[1])
+        key, _, value = line.partition(" ")
+        if key in ("elapsed", "cpu", "workers", "rss", "worker_rss", "database_cpu"):
+            figures[key] = float(value)
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
         print(f"  {mode}: failed (exit {child.returncode})")
         return None
-    return seconds, cpu, usage.ru_maxrss / 1024
+    return figures
+
+
+MODES = {
+    "parse": "(a) parse only",
+    "healthkit-to-sqlite": "(b) healthkit-to-sqlite",
+    "ours-1-process": "(c) ours, 1 process",
+    "ours": "(c) ours, default",
+}
 
 
 def bench(days: int) -> None:
@@ -311,41 +389,56 @@ def bench(days: int) -> None:
             f"\n{days} days: {records:,} records, export.xml {mb:,.0f} MB "
             f"(zip {info.compress_size / 1e6:,.0f} MB), generated in {time.perf_counter() - t0:.0f} s"
         )
-        figures = {}
-        for mode in ("parse", "healthkit-to-sqlite", "ours", "ours-2-processes"):
+        load = os.getloadavg()[0]
+        figures: dict[str, dict[str, float]] = {}
+        for mode, label in MODES.items():
             if mode == "healthkit-to-sqlite" and os.environ.get("BENCH_SKIP_HEALTHKIT_TO_SQLITE"):
-                print("  healthkit-to-sqlite: skipped (BENCH_SKIP_HEALTHKIT_TO_SQLITE)")
+                print(f"  {label}: skipped (BENCH_SKIP_HEALTHKIT_TO_SQLITE)")
                 continue
             if mode == "healthkit-to-sqlite" and not (
                 shutil.which("healthkit-to-sqlite")
                 or os.path.exists(os.path.join(os.path.dirname(sys.executable), "healthkit-to-sqlite"))
             ):
-                print("  healthkit-to-sqlite: not installed (pip install healthkit-to-sqlite), skipped")
+                print(f"  {label}: not installed, skipped (to compare: pip install healthkit-to-sqlite)")
                 continue
             measured = _measure(mode, path)
             if measured is None:
                 continue
-            seconds, cpu, rss = measured
-            figures[mode] = (seconds, cpu)
-            print(
-                f"  {mode:<20} {seconds:7.1f} s wall {cpu:7.1f} s CPU  {mb / seconds:6.1f} MB/s  "
-                f"{records / seconds:9,.0f} records/s  peak RSS {rss:5.0f} MB"
+            figures[mode] = measured
+            seconds, cpu, rss = measured["elapsed"], measured["cpu"], measured["rss"]
+            line = (
+                f"  {label:<24} {seconds:6.2f} s wall {cpu:6.2f} s CPU  {mb / seconds:6.1f} MB/s  "
+                f"{records / seconds:9,.0f} records/s  peak RSS {rss:4.0f} MB"
             )
-        for variant in ("ours", "ours-2-processes"):
-            for other, label in (("parse", "the parse-only floor"), ("healthkit-to-sqlite", "healthkit-to-sqlite")):
+            if "workers" in measured:
+                processes = int(measured["workers"])
+                line += f"; {processes} parsing process{'es' if processes > 1 else ''}"
+                if processes > 1:
+                    line += f" (each at most {measured['worker_rss']:.0f} MB)"
+                if "database_cpu" in measured:
+                    line += f"; PostgreSQL {measured['database_cpu']:.2f} s CPU"
+            print(line)
+        for variant in ("ours-1-process", "ours"):
+            for other in ("healthkit-to-sqlite", "parse"):
                 if variant in figures and other in figures:
-                    (wall, cpu), (other_wall, other_cpu) = figures[variant], figures[other]
-                    ratios = f"{wall / other_wall:.2f}x its wall time, {cpu / other_cpu:.2f}x its CPU"
-                    print(f"  {variant} vs {label}: {ratios}")
-        print(f"  (CPUs: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}: shared machine, figures are noisy)")
+                    mine, theirs = figures[variant], figures[other]
+                    faster = f" ({theirs['elapsed'] / mine['elapsed']:.1f}x as fast)" if other != "parse" else ""
+                    print(
+                        f"  {MODES[variant]} vs {MODES[other]}: {mine['elapsed'] / theirs['elapsed']:.2f}x its wall"
+                        f" time{faster}, {mine['cpu'] / theirs['cpu']:.2f}x its CPU"
+                    )
+        print(
+            f"  (CPUs: {os.cpu_count()}; load average {load:.1f} before, {os.getloadavg()[0]:.1f} after:"
+            " a shared machine makes wall time noisy)"
+        )
 
 
 def main(argv: list[str]) -> None:
     if argv[:1] == ["--run"]:
         modes = {
             "parse": parse_only,
+            "ours-1-process": lambda path: ours(path, workers=1),
             "ours": ours,
-            "ours-2-processes": lambda path: ours(path, workers=2),
             "healthkit-to-sqlite": healthkit_to_sqlite,
         }
         modes[argv[1]](argv[2])

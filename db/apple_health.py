@@ -10,6 +10,7 @@ counted; a measurement whose value is refused is skipped. Neither stops the impo
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ from parsers.apple_health import (
 
 SOURCE = DataSource.APPLE_HEALTH
 BATCH_SIZE = 2000
+# When reading in parallel, a table's pending rows are written once the oldest has waited this long.
+FLUSH_AFTER_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,7 @@ class ImportResult:
     written: dict[str, UpsertStats] = field(default_factory=dict)
     dropped_values: dict[str, int] = field(default_factory=dict)
     profile_updated: list[str] = field(default_factory=list)
+    workers: int = 1  # parsing processes the export was read on
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -84,14 +88,15 @@ def import_apple_health(
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
     progress_every: int = 50_000,
-    workers: int = 1,
+    workers: int | None = None,
 ) -> ImportResult:
     """Import the export at `source` for `user_id`; raises `ExportError` for a file that cannot be read.
 
     Runs as the worker role by default: an import is work the system does for the person, still
     confined to their rows by the user scope. `progress` is called every `progress_every` records read
     and after every batch written. `workers` > 1 parses on that many processes (not from inside a
-    daemonic process such as a Celery prefork worker, where it reads alone).
+    daemonic process such as a Celery prefork worker, where it reads alone); None lets the reader
+    choose (two for a large export where it may). `ImportResult.workers` says how many it used.
     """
     read = {"records": 0, "bytes": 0, "total": 0}
 
@@ -115,8 +120,13 @@ def import_apple_health(
     writer = _Writer(user_id, role=role, engine=engine, result=result, batch_size=batch_size)
     writer.on_write = report
     for item in export:
+        if writer.flush_after is None and export.workers > 1:
+            # Parsing processes keep working while this one writes: rows written as they come cost
+            # no time, where rows left for the end are written while nothing else happens.
+            writer.flush_after = FLUSH_AFTER_SECONDS
         writer.add(item)
     writer.flush()
+    result.workers = export.workers
     return result
 
 
@@ -151,6 +161,8 @@ class _Writer:
         self._result = result
         self._batch_size = batch_size
         self._pending: dict[type[Base], list[dict[str, Any]]] = {}
+        self._since: dict[type[Base], float] = {}
+        self.flush_after: float | None = None
         self.items = 0
         self.on_write: Callable[[], None] | None = None
         self.omit: Mapping[str, frozenset[str]] = {}  # table -> columns left as stored (a push's unknowns)
@@ -168,7 +180,11 @@ class _Writer:
             return
         rows = self._pending.setdefault(model, [])
         rows.append(row)
-        if len(rows) >= self._batch_size:
+        if len(rows) == 1:
+            self._since[model] = time.monotonic()
+        if len(rows) >= self._batch_size or (
+            self.flush_after is not None and time.monotonic() - self._since[model] >= self.flush_after
+        ):
             self._write(model)
 
     def flush(self) -> None:

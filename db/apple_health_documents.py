@@ -150,7 +150,7 @@ def import_export_document(
     store: DocumentStore | None = None,
     progress: Progress | None = None,
     source_priority: Sequence[str] = (),
-    workers: int = 1,
+    workers: int | None = None,
     batch_size: int = BATCH_SIZE,
     progress_every: int = 50_000,
 ) -> ImportResult:

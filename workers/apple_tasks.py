@@ -99,7 +99,7 @@ def import_job(
     job: jobs.JobSnapshot,
     *,
     on_progress: Callable[[ImportProgress], None] | None = None,
-    workers: int = 1,
+    workers: int | None = None,
     batch_size: int = BATCH_SIZE,
     progress_every: int = 10_000,
 ) -> dict[str, Any]:

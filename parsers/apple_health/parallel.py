@@ -8,12 +8,16 @@ results are merged in file order. A document laid out otherwise (no such boundar
 `MAX_CHUNK_FACTOR` chunks) is refused with a clear error; the sequential pass reads any layout.
 
 Worker processes are spawned, never forked: the importer's process holds database connections.
+By default (`default_workers`) an export of `PARALLEL_FROM_BYTES` or more laid out as Apple writes it
+is read on two processes wherever they may be started: not inside a daemonic process such as a Celery
+prefork worker, whose pool already spreads imports over the cores.
 """
 
 from __future__ import annotations
 
 import io
 import multiprocessing
+import os
 import re
 from collections import deque
 from collections.abc import Iterator
@@ -23,12 +27,25 @@ from typing import TYPE_CHECKING, Any
 from parsers.apple_health.source import ExportError
 
 if TYPE_CHECKING:
-    from parsers.apple_health.reader import AppleHealthExport, Item
+    from parsers.apple_health.reader import AppleHealthExport, Item, Lookups
 
 _BOUNDARY = re.compile(rb"\n <(?:Record|Workout|Correlation|ActivitySummary|ClinicalRecord|Audiogram)[\s/>]")
 _ROOT = re.compile(rb"<HealthData[^>]*>")
 _END = re.compile(rb"</HealthData>\s*$")
 MAX_CHUNK_FACTOR = 8
+# Below this, starting processes costs more than it saves (an export of a few months).
+PARALLEL_FROM_BYTES = 32 * 1024 * 1024
+
+
+def default_workers(stream: Any, size: int) -> int:
+    """Parsing processes for an export of `size` bytes of export.xml when the caller named none."""
+    if size < PARALLEL_FROM_BYTES or multiprocessing.current_process().daemon:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if cores < 2:
+        return 1
+    # Only a document cut into lines of whole elements can be chunked; any other is read sequentially.
+    return 2 if _BOUNDARY.search(stream.peek(1024 * 1024)) else 1
 
 
 def read_in_parallel(
@@ -38,13 +55,22 @@ def read_in_parallel(
     priority = sorted(export._priority, key=export._priority.__getitem__)
     pending: deque[Future[Any]] = deque()
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        # Start the processes now: they start up while the catalog and the units are resolved here,
+        # once, and handed to them with every chunk.
+        for _ in range(workers):
+            pool.submit(_started)
+        lookups = export.lookups()
         for root, chunk, first_line in _chunks(stream, chunk_bytes):
-            pending.append(pool.submit(parse_chunk, root, chunk, first_line, priority))
+            pending.append(pool.submit(parse_chunk, root, chunk, first_line, priority, lookups))
             # A bounded queue keeps memory flat: reading waits for parsing, one chunk ahead per worker.
             while len(pending) > workers:
                 yield from _absorb(export, pending.popleft().result(), stream, size)
         while pending:
             yield from _absorb(export, pending.popleft().result(), stream, size)
+
+
+def _started() -> None:
+    """Nothing: submitted once per process so that the pool starts them all at once."""
 
 
 def _chunks(stream: Any, chunk_bytes: int) -> Iterator[tuple[bytes, bytes, int]]:
@@ -78,24 +104,30 @@ def _chunks(stream: Any, chunk_bytes: int) -> Iterator[tuple[bytes, bytes, int]]
                     "import it without parallel reading",
                 )
             continue
-        yield tag, bytes(buffer[:cut]), line
+        with memoryview(buffer) as view:  # one copy of the chunk, not two
+            chunk = bytes(view[:cut])
+        yield tag, chunk, line
         line += buffer.count(b"\n", 0, cut)
         del buffer[:cut]
 
 
 def _last_boundary(buffer: bytearray, start: int) -> int:
     """Offset of the last top-level element's start at or after `start`; 0 if there is none."""
-    last = 0
-    for match in _BOUNDARY.finditer(buffer, start):
-        last = match.start()
-    return last
+    end = len(buffer)
+    while (at := buffer.rfind(b"\n <", start, end)) >= 0:
+        if _BOUNDARY.match(buffer, at):
+            return at
+        end = at  # "\n <" cannot overlap itself, so no candidate is skipped
+    return 0
 
 
-def parse_chunk(root: bytes, chunk: bytes, first_line: int, priority: list[str]) -> tuple[Any, list[Item]]:
+def parse_chunk(
+    root: bytes, chunk: bytes, first_line: int, priority: list[str], lookups: Lookups | None = None
+) -> tuple[Any, list[Item]]:
     """In a worker: read one chunk with the sequential code; return its items and what it accumulated."""
     from parsers.apple_health.reader import AppleHealthExport
 
-    export = AppleHealthExport(io.BytesIO(), source_priority=priority)
+    export = AppleHealthExport(io.BytesIO(), source_priority=priority, lookups=lookups)
     export._line_offset = first_line - 1
     items = list(export._elements(io.BytesIO(root + chunk + b"</HealthData>")))
     state = (
@@ -119,5 +151,8 @@ def _absorb(export: AppleHealthExport, result: tuple[Any, list[Item]], stream: A
     export._sleep.merge(sleep, mapping)
     export._summaries.update(summaries)
     export._last_problem_line = last_problem_line or export._last_problem_line
-    export._report_progress(export.report.records, stream, size, every=True)
+    # As often as the sequential pass reports (every `progress_every` records), not once per chunk.
+    if export.report.records >= export._progress_due:
+        export._progress_due = (export.report.records // export._progress_every + 1) * export._progress_every
+        export._report_progress(export.report.records, stream, size, every=True)
     yield from items

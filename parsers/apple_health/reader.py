@@ -12,9 +12,12 @@ counted; an export that is cut short is refused before any daily total is produc
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import fields
 from datetime import date, datetime
+from math import isfinite
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -22,6 +25,7 @@ from lxml import etree
 
 from parsers.apple_health import records as hk
 from parsers.apple_health.daily import DAY, CumulativeSamples, DiscreteStats
+from parsers.apple_health.parallel import default_workers, read_in_parallel
 from parsers.apple_health.records import (
     DailySummary,
     ImportReport,
@@ -34,11 +38,12 @@ from parsers.apple_health.sleep import SleepSegments
 from parsers.apple_health.source import ExportError, Limits, open_export
 from parsers.apple_health.values import BadRecord, Values, aware, day_date, day_number, number
 from parsers.apple_health.workouts import read_workout
-from parsers.vocabulary.metrics import get_metric
 
 Item = Profile | Measurement | Workout | DailySummary | SleepNight
 # (records read, bytes of export.xml read, expected bytes): often enough for a bar, rarely enough to be free.
 Progress = Callable[[int, int, int], None]
+# (catalog entries, unit conversions): see `AppleHealthExport.lookups`.
+Lookups = tuple[dict[str, Any], dict[tuple[str, str, str], Any]]
 
 _TAGS = ("Record", "Correlation", "Workout", "ActivitySummary", "Me", "ExportDate")
 _XML_PROBLEMS = {
@@ -52,11 +57,57 @@ _XML_PROBLEMS = {
 _SAMPLE_KEYS = {"spo2": "wearable_daily.spo2_min_pct"}
 
 
+# The unit spellings Apple writes, by metric (they follow the phone's locale and settings), and those
+# of workout totals, by the unit they are converted to: see `AppleHealthExport.lookups`.
+_USUAL_UNITS: dict[str, tuple[str, ...]] = {
+    "steps": ("count",),
+    "distance_m": ("km", "mi", "m", "ft", "yd"),
+    "active_calories_kcal": ("kcal", "Cal", "kJ"),
+    "basal_calories_kcal": ("kcal", "Cal", "kJ"),
+    "floors_climbed": ("count",),
+    "active_minutes": ("min",),
+    "heart_rate": ("count/min",),
+    "resting_hr_bpm": ("count/min",),
+    "hrv_sdnn_ms": ("ms",),
+    "spo2": ("%",),
+    "respiratory_rate_avg": ("count/min",),
+    "vo2_max_ml_kg_min": ("mL/min·kg",),
+    "weight": ("kg", "lb", "st"),
+    "body_fat_pct": ("%",),
+    "bmi": ("count",),
+    "height": ("cm", "m", "in", "ft"),
+    "lean_body_mass": ("kg", "lb", "st"),
+    "waist_circumference": ("cm", "in"),
+    "blood_pressure_systolic": ("mmHg",),
+    "blood_pressure_diastolic": ("mmHg",),
+    "blood_glucose": ("mg/dL", "mmol<180.15588000005408>/L"),
+    "body_temperature": ("degC", "degF"),
+}
+_USUAL_WORKOUT_UNITS: dict[str, tuple[str, ...]] = {
+    "s": ("min", "s", "hr"),
+    "m": ("km", "mi", "m", "cm", "ft", "yd"),
+    "kcal": ("kcal", "Cal", "kJ"),
+    "/min": ("count/min",),
+}
+_DAILY_COLUMNS = [f.name for f in fields(DailySummary) if f.name not in ("day", "raw")]
+
+# Each mapped record type's path through `_record` and the metric it feeds; anything else is counted
+# as an unknown type without reading another attribute.
+_CUMULATIVE, _DISCRETE, _MEASUREMENT, _SLEEP = 0, 1, 2, 3
+_KINDS: dict[str | None, tuple[int, str]] = {
+    **{kind: (_CUMULATIVE, metric) for kind, metric in hk.CUMULATIVE.items()},
+    **{kind: (_DISCRETE, metric) for kind, metric in hk.DISCRETE.items()},
+    **{kind: (_MEASUREMENT, metric) for kind, metric in hk.MEASUREMENTS.items()},
+    hk.SLEEP_TYPE: (_SLEEP, ""),
+}
+
+
 class AppleHealthExport:
     """Iterate over an export to get its typed records; `report` says what was read and skipped.
 
     `workers` > 1 parses chunks of the file in that many processes (parsers.apple_health.parallel);
     inside a daemonic process (a Celery prefork worker), which may not start any, it reads alone.
+    None (the default) chooses: two for a large export where processes may be started, else one.
     """
 
     def __init__(
@@ -67,18 +118,22 @@ class AppleHealthExport:
         source_priority: Sequence[str] = (),
         progress: Progress | None = None,
         progress_every: int = 50_000,
-        workers: int = 1,
-        chunk_bytes: int = 4 * 1024 * 1024,
+        workers: int | None = None,
+        chunk_bytes: int = 1024 * 1024,
+        lookups: Lookups | None = None,
     ) -> None:
         self._source = source
         self._limits = limits or Limits()
         self._priority = {name: i for i, name in enumerate(source_priority)}
         self._progress = progress
         self._progress_every = progress_every
+        self._progress_due = progress_every  # the record count of the next report when reading in parallel
         self.report = ImportReport()
         self._sources: dict[tuple[str, str], int] = {}
         self._source_list: list[tuple[str, str]] = []
-        self._values = Values()
+        if lookups is not None:
+            hk._CATALOG.update(lookups[0])
+        self._values = Values(lookups[1] if lookups is not None else None)
         self._when = self._values.when
         self._convert = self._values.convert
         self._affine = self._values.affine
@@ -91,6 +146,7 @@ class AppleHealthExport:
         self._summaries: dict[int, dict[str, Any]] = {}
         self._bp_seen: set[tuple[str, datetime]] = set()
         self._workers = workers
+        self.workers = workers or 1  # the parsing processes used: chosen once reading starts if None
         self._chunk_bytes = chunk_bytes
         self._line_offset = 0  # a chunk read on its own: its first line's number in export.xml, less one
         self._last_problem_line: int | None = None
@@ -101,12 +157,16 @@ class AppleHealthExport:
         with open_export(self._source, self._limits) as (stream, size):
             self.report.export_version = stream.export_version
             self.report.dtd_removed = stream.dtd_removed
-            if self._workers > 1 and not multiprocessing.current_process().daemon:
-                from parsers.apple_health.parallel import read_in_parallel
-
-                items = read_in_parallel(self, stream, size, self._workers, self._chunk_bytes)
+            workers = default_workers(stream, size) if self._workers is None else self._workers
+            self.workers = 1 if multiprocessing.current_process().daemon else workers
+            if self.workers > 1:
+                items = read_in_parallel(self, stream, size, self.workers, self._chunk_bytes)
             else:
-                hook = (lambda records: self._report_progress(records, stream, size)) if self._progress else None
+                hook = (
+                    (lambda records: self._report_progress(records, stream, size, every=True))
+                    if self._progress
+                    else None
+                )
                 items = self._elements(stream, hook)
             yield from self._emit(items)
             self.report.bytes_read = stream.bytes_read
@@ -142,6 +202,9 @@ class AppleHealthExport:
     def _elements(self, stream: Any, progress: Callable[[int], None] | None = None) -> Iterator[Item]:
         """The pass itself: yields workouts, measurements and the profile; keeps the rest for the end."""
         report = self.report
+        every = self._progress_every
+        due = every  # the next record count to report progress at
+        root = None
         context = etree.iterparse(
             stream,
             events=("end",),
@@ -158,14 +221,18 @@ class AppleHealthExport:
                 tag = elem.tag
                 parent = elem.getparent()
                 if tag == "Record":
-                    if parent is not None and parent.tag == "Correlation":
-                        continue  # read with its correlation, cleared with it
+                    if parent is not root:  # the root's proxy is kept, so a top-level record is one comparison
+                        if parent is not None and parent.tag == "Correlation":
+                            continue  # read with its correlation, cleared with it
+                        root = parent
                     report.records += 1
                     item = self._record(elem)
                     if item is not None:
                         yield item
-                    if progress is not None:
-                        progress(report.records)
+                    if report.records >= due:
+                        due = (report.records // every + 1) * every
+                        if progress is not None:
+                            progress(report.records)
                 elif tag == "Workout":
                     report.records += 1
                     workout = self._guarded(self._workout, elem)
@@ -202,52 +269,62 @@ class AppleHealthExport:
     # --- records -------------------------------------------------------------------------------------
 
     def _record(self, elem: Any) -> Measurement | None:
-        attrib = elem.attrib
-        kind = attrib.get("type")
+        # The common path of every record, kept in one frame: a quantity summed per day or summarised
+        # per day is six attribute reads, cached lookups and an append, with no object made per record.
+        get = elem.get
+        kind = get("type")
+        spec = _KINDS.get(kind)
+        if spec is None:
+            self.report.unknown_types[kind] += 1
+            return None
+        code, metric = spec
         try:
-            metric = hk.CUMULATIVE.get(kind)
-            if metric is not None:
-                self._add_cumulative(metric, attrib)
-            elif kind in hk.DISCRETE:
-                metric = hk.DISCRETE[kind]
-                start, offset = self._when(attrib.get("startDate"))
-                value = self._sample(metric, attrib)
-                self._discrete.add(metric, int((start + offset * 60) // DAY), value)
-            elif kind in hk.MEASUREMENTS:
-                return self._measurement(hk.MEASUREMENTS[kind], attrib)
-            elif kind == hk.SLEEP_TYPE:
-                self._add_sleep(attrib)
+            if code <= _DISCRETE:
+                start_text = get("startDate")
+                start, offset = self._when(start_text)
+                if code == _CUMULATIVE:
+                    end_text = get("endDate")
+                    end = start if end_text == start_text else self._when(end_text)[0]
+                    if end < start:
+                        raise BadRecord("ends before it starts")
+                unit = get("unit") or "1"
+                scale = self._scales.get((metric, unit)) or self._scale(metric, unit)
+                raw = get("value")
+                try:
+                    value = float(raw)  # type: ignore[arg-type]
+                except (TypeError, ValueError):
+                    value = number(raw)
+                if not isfinite(value):
+                    raise BadRecord("value is not a finite number")
+                value = value * scale[0] + scale[1]
+                if code == _DISCRETE:
+                    bounds = scale[2]
+                    if bounds is not None and not bounds[0] <= value <= bounds[1]:
+                        raise BadRecord("value out of range")
+                    self._discrete.add(metric, int((start + offset * 60) // DAY), value)
+                    return None
+                if value < 0:
+                    raise BadRecord("negative amount")
+                source = self._source_cache.get((get("sourceName"), get("device")))
+                if source is None:
+                    source = self._source_of(elem.attrib)
+                self._cumulative.add(metric, start, end, offset, value, source)
+            elif code == _MEASUREMENT:
+                return self._measurement(metric, elem.attrib)
             else:
-                self.report.unknown_types[kind] += 1
+                self._add_sleep(elem.attrib)
         except BadRecord as reason:
             self.report.skip(f"{kind}: {reason}", elem.sourceline + self._line_offset)
         return None
 
-    def _add_cumulative(self, metric: str, attrib: Any) -> None:
-        start, offset = self._when(attrib.get("startDate"))
-        end, _ = self._when(attrib.get("endDate"))
-        if end < start:
-            raise BadRecord("ends before it starts")
-        value = self._sample(metric, attrib, checked=False)
-        if value < 0:
-            raise BadRecord("negative amount")
-        self._cumulative.add(metric, start, end, offset, value, self._source_of(attrib))
-
-    def _sample(self, metric: str, attrib: Any, *, checked: bool = True) -> float:
-        """A daily quantity's sample in the catalog's unit; (factor, offset, bounds) cached per unit."""
-        unit = attrib.get("unit") or "1"
-        scale = self._scales.get((metric, unit))
-        if scale is None:
-            catalog_key = hk.DAILY_METRIC_KEYS[metric]
-            factor, shift = self._affine(metric, hk.apple_unit(unit, metric), hk.catalog_unit(catalog_key))
-            bounds_key = _SAMPLE_KEYS.get(metric, catalog_key)
-            bounds = get_metric(bounds_key).valid_range if checked and bounds_key else None
-            scale = self._scales[(metric, unit)] = (factor, shift, bounds)
-        factor, shift, bounds = scale
-        value = number(attrib.get("value")) * factor + shift
-        if bounds is not None and not bounds[0] <= value <= bounds[1]:
-            raise BadRecord("value out of range")
-        return value
+    def _scale(self, metric: str, unit: str) -> tuple[float, float, tuple[float, float] | None]:
+        """A daily quantity's (factor, offset, sample bounds) from `unit` to the catalog's, once per spelling."""
+        catalog_key = hk.DAILY_METRIC_KEYS[metric]
+        factor, shift = self._affine(metric, hk.apple_unit(unit, metric), hk.catalog_unit(catalog_key))
+        bounds_key = _SAMPLE_KEYS.get(metric, catalog_key)
+        bounds = hk.catalog(bounds_key)[2] if metric in hk.DISCRETE_METRICS and bounds_key else None
+        scale = self._scales[(metric, unit)] = (factor, shift, bounds)
+        return scale
 
     def _add_sleep(self, attrib: Any) -> None:
         stage = hk.SLEEP_STAGES.get(attrib.get("value", ""))
@@ -261,9 +338,12 @@ class AppleHealthExport:
 
     def _measurement(self, metric: str, attrib: Any) -> Measurement | None:
         start, offset = self._when(attrib.get("startDate"))
-        catalog = get_metric(metric)
-        value = self._value(metric, attrib, marker=catalog.marker)
-        return Measurement(metric, round(value, 3), catalog.canonical_unit, aware(start, offset))
+        canonical, marker, bounds = hk.catalog(metric)
+        unit = attrib.get("unit") or "1"
+        value = self._convert(metric, number(attrib.get("value")), unit, canonical, marker)
+        if bounds and not bounds[0] <= value <= bounds[1]:
+            raise BadRecord("value out of range")
+        return Measurement(metric, round(value, 3), canonical, aware(start, offset))
 
     def _correlation(self, elem: Any) -> Iterator[Measurement]:
         if elem.get("type") != hk.BLOOD_PRESSURE:
@@ -320,17 +400,29 @@ class AppleHealthExport:
     def _workout(self, elem: Any) -> Workout:
         return read_workout(elem, self._values)
 
-    # --- values --------------------------------------------------------------------------------------
+    # --- what parsing processes are handed ----------------------------------------------------------
 
-    def _value(self, metric: str, attrib: Any, marker: str | None = None) -> float:
-        """A body measurement's value in the catalog's unit, checked against the catalog's range."""
-        catalog = get_metric(metric)
-        unit = attrib.get("unit") or "1"
-        value = self._convert(metric, number(attrib.get("value")), unit, catalog.canonical_unit, marker)
-        bounds = catalog.valid_range
-        if bounds and not bounds[0] <= value <= bounds[1]:
-            raise BadRecord("value out of range")
-        return value
+    def lookups(self) -> Lookups:
+        """The catalog entries and unit conversions a pass needs, resolved here for Apple's usual spellings.
+
+        Handed to parsing processes so that they import neither the catalog nor the unit converter
+        (together most of a second of start-up each); a spelling not among these is resolved there.
+        """
+        for metric, units in _USUAL_UNITS.items():
+            for unit in units:
+                with contextlib.suppress(BadRecord):
+                    if metric in hk.DAILY_METRIC_KEYS:
+                        self._scale(metric, unit)
+                    else:
+                        canonical, marker, _ = hk.catalog(metric)
+                        self._affine(metric, hk.apple_unit(unit, metric), canonical, marker)
+        for canonical, units in _USUAL_WORKOUT_UNITS.items():
+            for unit in units:
+                with contextlib.suppress(BadRecord):
+                    self._convert("workout", 0.0, unit, canonical)
+        for column in _DAILY_COLUMNS:
+            hk.catalog(f"wearable_daily.{column}")
+        return dict(hk._CATALOG), dict(self._values.units)
 
     # --- sources -------------------------------------------------------------------------------------
 
@@ -419,7 +511,7 @@ class AppleHealthExport:
                 "vo2_max_ml_kg_min": _round(_mean(stats.get("vo2_max_ml_kg_min", day)), 1),
             }
             for column, value in values.items():
-                bounds = get_metric(f"wearable_daily.{column}").valid_range
+                bounds = hk.catalog(f"wearable_daily.{column}")[2]
                 if value is not None and bounds and not bounds[0] <= value <= bounds[1]:
                     self.report.skip(f"daily {column}: value out of range", None)
                     values[column] = None

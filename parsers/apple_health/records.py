@@ -13,9 +13,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from parsers.vocabulary.metrics import get_metric
-from parsers.vocabulary.units import convert
-
 # --- typed output ----------------------------------------------------------------------------------
 
 
@@ -168,6 +165,8 @@ DISCRETE: dict[str, str] = {
     f"{_Q}VO2Max": "vo2_max_ml_kg_min",
 }
 
+DISCRETE_METRICS = frozenset(DISCRETE.values())
+
 # Body measurements: one `measurements` row per sample.
 MEASUREMENTS: dict[str, str] = {
     f"{_Q}BodyMass": "weight",
@@ -295,6 +294,8 @@ def affine(unit: str, canonical: str, marker: str | None = None) -> tuple[float,
     Every unit here is linear or affine (°F → °C), so two points define the conversion; a unit the
     converter refuses raises its `UnitError` here, once per spelling rather than once per record.
     """
+    from parsers.vocabulary.units import convert
+
     if marker is not None:
         from parsers.vocabulary.dictionary import load_dictionary
 
@@ -306,4 +307,20 @@ def affine(unit: str, canonical: str, marker: str | None = None) -> tuple[float,
 
 
 def catalog_unit(key: str | None) -> str:
-    return get_metric(key).canonical_unit if key else "kcal"
+    return catalog(key)[0] if key else "kcal"
+
+
+# (canonical unit, marker, valid range) per catalog key. The catalog is imported only when a key is
+# first asked for: it brings in the database models, which a parsing process (parallel.py) never
+# needs, since the reading process hands it the entries it uses.
+_CATALOG: dict[str, tuple[str, str | None, tuple[float, float] | None]] = {}
+
+
+def catalog(key: str) -> tuple[str, str | None, tuple[float, float] | None]:
+    entry = _CATALOG.get(key)
+    if entry is None:
+        from parsers.vocabulary.metrics import get_metric
+
+        metric = get_metric(key)
+        entry = _CATALOG[key] = (metric.canonical_unit, metric.marker, metric.valid_range)
+    return entry

@@ -118,6 +118,15 @@ class ExportStream(io.RawIOBase):
             return data
         return self._take(_CHUNK if size is None or size < 0 else size)
 
+    def peek(self, size: int) -> bytes:
+        """Up to `size` of the next bytes, left to be read."""
+        while len(self._pending) < size:
+            data = self._take(size - len(self._pending))
+            if not data:
+                break
+            self._pending += data
+        return self._pending[:size]
+
     def ended_cleanly(self) -> bool:
         """Whether the document's last bytes close the root element (an export cut short does not)."""
         return self._tail.rstrip().endswith(b"</HealthData>")

@@ -13,9 +13,11 @@ from datetime import date, datetime, timedelta, timezone
 from parsers.apple_health import records as hk
 from parsers.vocabulary.units import UnitError
 
-_EPOCH = datetime(1970, 1, 1)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 # "hardware:Watch6,12" holds a comma: a value runs to the next ", key:" or the closing ">".
+# ":MM:SS" of a timestamp, separators included: a lookup both reads and checks it.
+_HOURS = frozenset(f"{h:02d}" for h in range(24))
+_MINUTES_SECONDS = {f":{m:02d}:{s:02d}": m * 60 + s for m in range(60) for s in range(60)}
 _DEVICE_FIELD = re.compile(r"(name|manufacturer|model|hardware):(.*?)(?=, [a-z][a-z ]*:|>\s*$)")
 
 
@@ -24,36 +26,45 @@ class BadRecord(ValueError):
 
 
 class Values:
-    def __init__(self) -> None:
+    def __init__(self, units: dict[tuple[str, str, str], tuple[float, float] | None] | None = None) -> None:
         self._offsets: dict[str, int] = {}
-        self._minutes: dict[str, float] = {}
-        self._units: dict[tuple[str, str, str], tuple[float, float] | None] = {}
+        self._hours: dict[str, float] = {}
+        # (unit, canonical unit, marker) → (factor, offset), None where the converter refuses it;
+        # `units` seeds it with conversions resolved elsewhere.
+        self.units: dict[tuple[str, str, str], tuple[float, float] | None] = dict(units or {})
         self._devices: dict[str, dict[str, str]] = {}
 
     def when(self, text: str | None) -> tuple[float, int]:
         """(epoch seconds, UTC offset in minutes) of 'YYYY-MM-DD HH:MM:SS ±HHMM'.
 
-        Records of one minute share the date, hour and minute: that part is parsed (and validated) once
-        per minute seen, the seconds every time.
+        Each part is looked up among the spellings already checked: the date and hour once per hour
+        seen, the offset once per offset, minutes and seconds in a fixed table. A timestamp is then three
+        dictionary lookups; anything else takes the checking path, which says what is wrong.
         """
-        if not text or len(text) != 25 or text[19] != " " or text[16] != ":":
+        try:
+            offset = self._offsets[text[19:]]  # type: ignore[index]
+            return self._hours[text[:13]] + _MINUTES_SECONDS[text[13:19]] - offset * 60, offset  # type: ignore[index]
+        except (KeyError, TypeError):
+            return self._when_checked(text)
+
+    def _when_checked(self, text: str | None) -> tuple[float, int]:
+        if not text or len(text) != 25 or text[13:19] not in _MINUTES_SECONDS or text[19] != " ":
             raise BadRecord("invalid date")
-        minute = self._minutes.get(text[:16])
-        if minute is None:
-            if len(self._minutes) > 4096:  # records come in time order within a type: recent minutes suffice
-                self._minutes.clear()
+        if text[4] != "-" or text[7] != "-" or text[10] != " " or text[11:13] not in _HOURS:
+            raise BadRecord("invalid date")
+        hour = self._hours.get(text[:13])
+        if hour is None:
+            if len(self._hours) > 4096:  # keep the cache bounded whatever the file holds
+                self._hours.clear()
             try:
-                naive = datetime.fromisoformat(text[:16])
+                day = date.fromisoformat(text[:10])
             except ValueError:
                 raise BadRecord("invalid date") from None
-            minute = self._minutes[text[:16]] = (naive - _EPOCH).total_seconds()
-        offset = self._offsets.get(text[20:])
+            hour = self._hours[text[:13]] = float(day_number(day) * 86_400 + int(text[11:13]) * 3600)
+        offset = self._offsets.get(text[19:])
         if offset is None:
-            offset = self._offsets[text[20:]] = offset_minutes(text[20:])
-        seconds = text[17:19]
-        if not seconds.isdigit() or seconds > "59":
-            raise BadRecord("invalid date")
-        return minute + int(seconds) - offset * 60, offset
+            offset = self._offsets[text[19:]] = offset_minutes(text[20:])
+        return hour + _MINUTES_SECONDS[text[13:19]] - offset * 60, offset
 
     def convert(self, metric: str, value: float, unit: str, canonical: str, marker: str | None = None) -> float:
         factor, shift = self.affine(metric, hk.apple_unit(unit, metric), canonical, marker)
@@ -61,12 +72,12 @@ class Values:
 
     def affine(self, metric: str, unit: str, canonical: str, marker: str | None = None) -> tuple[float, float]:
         key = (unit, canonical, marker or "")
-        if key not in self._units:
+        if key not in self.units:
             try:
-                self._units[key] = hk.affine(unit, canonical, marker)
+                self.units[key] = hk.affine(unit, canonical, marker)
             except (UnitError, ValueError):
-                self._units[key] = None
-        conversion = self._units[key]
+                self.units[key] = None
+        conversion = self.units[key]
         if conversion is None:
             raise BadRecord(f"unit {unit!r} is not a unit of {metric}")
         return conversion
@@ -96,7 +107,7 @@ def number(text: str | None) -> float:
 
 
 def offset_minutes(text: str) -> int:
-    if len(text) != 5 or text[0] not in "+-" or not text[1:].isdigit():
+    if len(text) != 5 or text[0] not in "+-" or not (text[1:].isascii() and text[1:].isdigit()):
         raise BadRecord("invalid date")
     minutes = int(text[1:3]) * 60 + int(text[3:5])
     if minutes > 14 * 60:

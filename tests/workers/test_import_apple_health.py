@@ -144,10 +144,11 @@ def test_a_truncated_export_is_one_line_and_the_document_and_job_say_why(person,
 
 def test_ctrl_c_fails_the_import_with_a_note_and_running_again_finishes_it(person, tmp_path) -> None:
     user, email = person
-    # A heart rate a minute for 45 days: long enough to be stopped midway.
+    # A heart rate a minute for 120 days (63 MB, read on two processes by default): long enough to be
+    # stopped midway however fast the import is.
     pulse = (
         quantity("HeartRate", f"{day:%Y-%m-%d} {minute // 60:02d}:{minute % 60:02d}:00 +0100", None, 61, "count/min")
-        for day in (date(2024, 1, 1) + timedelta(days=n) for n in range(45))
+        for day in (date(2024, 1, 1) + timedelta(days=n) for n in range(120))
         for minute in range(1440)
     )
     path = tmp_path / "export.zip"
@@ -179,4 +180,4 @@ def test_ctrl_c_fails_the_import_with_a_note_and_running_again_finishes_it(perso
     (doc,) = _documents(user)
     assert doc.parse_status == ParseStatus.PARSED
     with user_scope(user) as session:
-        assert session.scalar(select(func.count()).select_from(WearableDaily)) == 45
+        assert session.scalar(select(func.count()).select_from(WearableDaily)) == 120

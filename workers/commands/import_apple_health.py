@@ -2,8 +2,8 @@
 
 The file becomes the person's document, as an upload would, and the import runs here as a recorded
 job (the same work and the same job row as on a worker, so `vitalis jobs` lists it), with a progress
-bar instead of progress polled from the row. `--workers` parses on that many processes. The same
-file twice is one document: the second time says so and changes nothing.
+bar instead of progress polled from the row. `--workers` parses on that many processes (by default
+two for a large export). The same file twice is one document: the second time says so and changes nothing.
 """
 
 from __future__ import annotations
@@ -35,7 +35,11 @@ def register(kinds: argparse._SubParsersAction) -> None:
     parser.add_argument("path", type=Path, metavar="PATH.zip", help="the export.zip (or its export.xml)")
     parser.add_argument("--user", required=True, metavar="EMAIL", help="whose data this is")
     parser.add_argument(
-        "--workers", type=int, default=1, metavar="N", help="parse on N processes (2 uses both cores of a laptop)"
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="parse on N processes (default: 2 for an export of 32 MB or more on a machine with 2 cores or more)",
     )
     parser.set_defaults(func=_import)
 
@@ -50,7 +54,7 @@ def _import(args: argparse.Namespace) -> int:
     path: Path = args.path
     if not path.is_file():
         raise ImportFailed(f"no file at {path}")
-    if args.workers < 1:
+    if args.workers is not None and args.workers < 1:
         raise ImportFailed("--workers must be 1 or more")
     document = store_export(user_id, path)
     if document.status is ParseStatus.PARSED:
@@ -67,7 +71,9 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(user_id: uuid.UUID, document_id: uuid.UUID, path: Path, workers: int) -> tuple[uuid.UUID, dict[str, Any]]:
+def _run(
+    user_id: uuid.UUID, document_id: uuid.UUID, path: Path, workers: int | None
+) -> tuple[uuid.UUID, dict[str, Any]]:
     from celery.exceptions import Ignore
 
     from db.apple_health import ImportProgress
@@ -129,7 +135,7 @@ class ImportStopped(Exception):
     """Ctrl-C at the terminal: the job and the document fail saying so; running again finishes the import."""
 
 
-def _stoppable(document_id: uuid.UUID, shown: Any, workers: int, job: Any) -> dict[str, Any]:
+def _stoppable(document_id: uuid.UUID, shown: Any, workers: int | None, job: Any) -> dict[str, Any]:
     from db.apple_health_documents import mark_failed
     from workers.apple_tasks import import_job
 

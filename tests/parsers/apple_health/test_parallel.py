@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 
@@ -61,3 +62,33 @@ def test_a_document_not_laid_out_as_apple_writes_it_is_refused_for_parallel_read
         read(flat, workers=2, chunk_bytes=4096)
     assert caught.value.code == "unexpected_layout"
     assert read(flat)[1]["records"] == 3000  # the sequential pass reads it
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="two processes need two cores")
+def test_by_default_a_large_export_is_read_on_two_processes(monkeypatch) -> None:
+    from parsers.apple_health import parallel
+
+    data = export_of(28)
+    sequential, report = read(data, workers=1)
+    monkeypatch.setattr(parallel, "PARALLEL_FROM_BYTES", 16 * 1024)  # "large": this small test export
+    export = AppleHealthExport(io.BytesIO(data), chunk_bytes=32 * 1024)
+    assert list(export) == sequential
+    assert export.workers == 2
+    assert export.report.as_dict() == report
+
+
+def test_by_default_a_small_export_is_read_in_the_importing_process() -> None:
+    export = AppleHealthExport(io.BytesIO(export_of(2)))
+    list(export)
+    assert export.workers == 1
+
+
+def test_by_default_a_document_that_cannot_be_chunked_is_read_sequentially(monkeypatch) -> None:
+    from parsers.apple_health import parallel
+
+    monkeypatch.setattr(parallel, "PARALLEL_FROM_BYTES", 1024)
+    data = document(*[quantity("HeartRate", "2024-03-01 10:00:00 +0100", None, 60, "count/min")] * 3000)
+    export = AppleHealthExport(io.BytesIO(data.replace(b"\n ", b"")))
+    list(export)
+    assert export.workers == 1
+    assert export.report.records == 3000

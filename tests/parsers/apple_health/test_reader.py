@@ -212,6 +212,20 @@ def test_bad_dates_values_and_units_are_skipped_counted_and_reported() -> None:
     assert "900" not in repr(export.report.as_dict())
 
 
+def test_dates_with_digits_that_are_not_ascii_are_skipped_not_fatal() -> None:
+    items, export = read(
+        document(
+            quantity("StepCount", "2024-03-10 ²8:00:00 +0100", "2024-03-10 08:10:00 +0100", 10, "count"),
+            quantity("StepCount", "2024-03-10 08:00:00 +01²0", "2024-03-10 08:10:00 +0100", 10, "count"),
+            quantity("StepCount", "2024-03-10 0a:00:00 +0100", "2024-03-10 08:10:00 +0100", 10, "count"),
+            quantity("StepCount", "2024-03-10 08:00:0² +0100", "2024-03-10 08:10:00 +0100", 10, "count"),
+            quantity("StepCount", "2024-03-10 09:00:00 +0100", "2024-03-10 09:10:00 +0100", 42, "count"),
+        )
+    )
+    assert days(items)[date(2024, 3, 10)].steps == 42
+    assert export.report.skipped["HKQuantityTypeIdentifierStepCount: invalid date"] == 4
+
+
 def test_a_bare_export_xml_is_read_too() -> None:
     items, _ = read(document(*OVERLAPPING_STEPS))
     assert days(items)[date(2024, 3, 10)].steps == 1700
