@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, text, update
+from sqlalchemy.orm import Session
 
+from db import partitions
 from db.engine import WORKER_ROLE, user_scope
 from db.models import Measurement as MeasurementRow
 from db.models import User, WearableActivity, WearableDaily, WearableSleep
@@ -67,6 +69,7 @@ class ImportResult:
     dropped_values: dict[str, int] = field(default_factory=dict)
     profile_updated: list[str] = field(default_factory=list)
     workers: int = 1  # parsing processes the export was read on
+    pushed_workouts_already_exported: int = 0  # a push's workouts left out: an export's row has them
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -74,7 +77,7 @@ class ImportResult:
             "written": {table: stats.as_dict() for table, stats in self.written.items()},
             "dropped_values": self.dropped_values,
             "profile_updated": self.profile_updated,
-        }
+        } | ({"workouts_already_exported": n} if (n := self.pushed_workouts_already_exported) else {})
 
 
 def import_apple_health(
@@ -196,7 +199,9 @@ class _Writer:
         if not rows:
             return
         with user_scope(self._user_id, role=self._role, engine=self._engine) as session:
-            stats = upsert(session, model, rows)
+            if model is WearableActivity:
+                rows = self._one_row_per_workout(session, rows)
+            stats = upsert(session, model, rows) if rows else UpsertStats()
         total = self._result.written.setdefault(model.__tablename__, UpsertStats())
         total.inserted += stats.inserted
         total.updated += stats.updated
@@ -204,6 +209,56 @@ class _Writer:
         self.items += len(rows)
         if self.on_write is not None:
             self.on_write()
+
+    def _one_row_per_workout(self, session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One row per workout whether it came in an export, a push, or both.
+
+        A push names a workout by the app's id and no source, an export by its source and no id, so the
+        two keys never meet: the same run would be two rows. A workout is the same when its HealthKit type
+        and start second are. The export's row is the one kept (it knows the source, the statistics, the
+        route): an export's workout replaces a push's row of it, and a push's workout already stored from
+        an export is left out.
+        """
+        # New years' partitions first: created later, they would wait on this transaction's locks.
+        partitions.ensure_for_rows(session, WearableActivity.__tablename__, rows)
+        pushed = [r for r in rows if _from_push(r)]
+        exported = [r for r in rows if not _from_push(r)]
+        if exported:
+            session.execute(
+                text("""
+                    DELETE FROM wearable_activities w
+                    USING unnest(CAST(:types AS text[]), CAST(:starts AS timestamptz[])) AS e(type, start_time)
+                    WHERE w.user_id = :user AND w.source = :source AND w.raw_data ? 'push_id'
+                      AND w.raw_data ->> 'type' = e.type AND w.start_time = e.start_time"""),
+                {
+                    "user": self._user_id,
+                    "source": SOURCE.value,
+                    "types": [r["raw_data"].get("type") for r in exported],
+                    "starts": [r["start_time"] for r in exported],
+                },
+            )
+        if pushed:
+            known = set(
+                tuple(row)
+                for row in session.execute(
+                    text("""
+                        SELECT w.raw_data ->> 'type', w.start_time FROM wearable_activities w
+                        JOIN unnest(CAST(:types AS text[]), CAST(:starts AS timestamptz[])) AS p(type, start_time)
+                          ON w.raw_data ->> 'type' = p.type AND w.start_time = p.start_time
+                        WHERE w.user_id = :user AND w.source = :source AND NOT w.raw_data ? 'push_id'"""),
+                    {
+                        "user": self._user_id,
+                        "source": SOURCE.value,
+                        "types": [r["raw_data"].get("type") for r in pushed],
+                        "starts": [r["start_time"] for r in pushed],
+                    },
+                )
+            )
+            exported_here = {(r["raw_data"].get("type"), r["start_time"]) for r in exported}
+            kept = [r for r in pushed if not _same_workout(r, known | exported_here)]
+            self._result.pushed_workouts_already_exported += len(pushed) - len(kept)
+            pushed = kept
+        return exported + pushed
 
     def _valid(self, table: str, row: dict[str, Any]) -> dict[str, Any] | None:
         """The row with every value the schema refuses set to None; None if a required value is refused."""
@@ -244,6 +299,15 @@ _REQUIRED = {
     "wearable_sleep": ("sleep_date",),
     "wearable_activities": ("activity_date",),
 }
+
+
+def _from_push(row: Mapping[str, Any]) -> bool:
+    return isinstance(row.get("raw_data"), dict) and "push_id" in row["raw_data"]
+
+
+def _same_workout(row: Mapping[str, Any], known: set[tuple[Any, Any]]) -> bool:
+    # Aware datetimes hash by their instant, so an offset of the export's and UTC from the database meet.
+    return (row["raw_data"].get("type"), row["start_time"]) in known
 
 
 def _row(item: Any, user_id: uuid.UUID) -> tuple[type[Base], dict[str, Any]]:

@@ -114,6 +114,7 @@ def import_push_document(
             total.inserted += stats.inserted
             total.updated += stats.updated
             total.unchanged += stats.unchanged
+        result.pushed_workouts_already_exported += part.pushed_workouts_already_exported
         for column, count in part.dropped_values.items():
             result.dropped_values[column] = result.dropped_values.get(column, 0) + count
     report = {**result.as_dict(), **records.summary(), "received_at": received_at.isoformat()}

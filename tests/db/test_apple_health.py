@@ -157,3 +157,47 @@ def test_progress_reaches_the_whole_file(committed_users) -> None:
         assert values == sorted(values), field
     # Progress moves while the file is still being read, not only when rows are written.
     assert any(p.rows_written == 0 and p.records_read > 0 for p in seen)
+
+
+def _push_the_exports_ride(user) -> dict:
+    """The export's bike ride (W, 17:00 +0100) as the iOS app pushes it: its own id, no source."""
+    from datetime import UTC, datetime
+
+    from db.apple_health import write_records
+    from parsers.apple_health.push import push_records
+
+    body = (
+        b'{"data": {"workouts": [{"id": "0C0FFEE0-0000-4000-8000-000000000001", "name": "Cycling",'
+        b' "start": "2024-03-10 17:00:00 +0100", "end": "2024-03-10 18:00:00 +0100",'
+        b' "distance": {"qty": 20, "units": "km"}}]}}'
+    )
+    records = push_records(body, datetime(2024, 3, 12, tzinfo=UTC))
+    return write_records(records.items, user, records.report, omit=records.omit).as_dict()
+
+
+def test_a_workout_both_exported_and_pushed_is_one_row_the_exports(committed_users) -> None:
+    user, _ = committed_users
+    import_apple_health(io.BytesIO(export()), user)
+
+    pushed = _push_the_exports_ride(user)
+
+    assert pushed["workouts_already_exported"] == 1
+    assert pushed["written"]["wearable_activities"] == {"inserted": 0, "updated": 0, "unchanged": 0}
+    rides = stored(user)["activities"]
+    assert [(r["raw_data"]["source_name"], r["distance_m"]) for r in rides] == [("W", Decimal("20000.00"))]
+
+
+def test_an_export_replaces_the_pushed_row_of_the_same_workout(committed_users) -> None:
+    user, _ = committed_users
+    assert _push_the_exports_ride(user)["written"]["wearable_activities"]["inserted"] == 1
+    assert "push_id" in stored(user)["activities"][0]["raw_data"]
+
+    import_apple_health(io.BytesIO(export()), user)
+    again = import_apple_health(io.BytesIO(export()), user)
+
+    rides = stored(user)["activities"]
+    assert [(r["raw_data"]["source_name"], r["duration_seconds"]) for r in rides] == [("W", 3600)]
+    assert again.written["wearable_activities"].as_dict() == {"inserted": 0, "updated": 0, "unchanged": 1}
+    # A later push of the same ride finds the export's row and leaves it alone.
+    assert _push_the_exports_ride(user)["workouts_already_exported"] == 1
+    assert len(stored(user)["activities"]) == 1
