@@ -274,6 +274,11 @@ _APPLE_UNITS = {
     "count": "1",
 }
 
+# Metrics HealthKit stores as a plain number (HKUnit.count()) although they have a unit by definition:
+# a BMI is kg/m² whatever the record says. Only for these is a bare count read as that unit; the
+# converter rightly refuses a count as kg/m² anywhere else.
+COUNTED_IN = {"bmi": "kg/m2"}
+
 # Apple writes every percentage as a fraction of one (SpO2 0.97 with unit "%"): that is the format,
 # not a guess from the magnitude.
 _FRACTION_METRICS = frozenset({"spo2", "body_fat_pct"})

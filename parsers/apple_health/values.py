@@ -71,6 +71,8 @@ class Values:
         return value * factor + shift
 
     def affine(self, metric: str, unit: str, canonical: str, marker: str | None = None) -> tuple[float, float]:
+        if unit in ("1", "count", "") and metric in hk.COUNTED_IN:
+            unit = hk.COUNTED_IN[metric]
         key = (unit, canonical, marker or "")
         if key not in self.units:
             try:

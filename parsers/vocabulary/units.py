@@ -42,14 +42,20 @@ bicarbonate) and the divalent factor for calcium and magnesium.
 `convert(value, from_unit, to_unit)` is the marker-free form for body and wearable units (lb ↔ kg,
 in ↔ cm, mi/km/m/ft, kcal/kJ, per-minute rates, °F ↔ °C, fraction ↔ %, ms ↔ s, min ↔ h).
 
-Normalized units and conversion factors are cached, so converting many values re-parses nothing.
+Normalized units and conversion factors are cached, so converting many values re-parses nothing; the
+factors are also kept on disk (under ``VITALIS_HOME/cache``, with pint's parsed definitions), so a new
+process converts the units it has met before without starting pint at all.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
+import logging
 import math
 import numbers
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -59,6 +65,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import pint
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ConversionLike",
@@ -348,9 +356,25 @@ def _registry() -> pint.UnitRegistry:
     kept = [line for line in lines if line.split("=", 1)[0].strip() not in _OWN_DIMENSIONS]
     if len(lines) - len(kept) != len(_OWN_DIMENSIONS):
         raise RuntimeError("ucumvert's UCUM definitions changed; re-check the units given own dimensions")
-    registry = pint.UnitRegistry()
+    registry = _unit_registry(pint)
     registry.load_definitions([*kept, *_OWN_DIMENSIONS.values(), *_MISSING_DEFINITIONS])
     return registry
+
+
+def _unit_registry(pint: Any) -> pint.UnitRegistry:
+    """pint's registry, its parsed definitions cached on disk: parsing them is most of its start-up."""
+    folder = _cache_dir() / "pint"
+    try:
+        return pint.UnitRegistry(cache_folder=folder)
+    except OSError as error:  # an unwritable cache only costs the parsing
+        log.debug("unit registry cache %s not usable: %s", folder, error.strerror)
+        return pint.UnitRegistry()
+
+
+def _cache_dir() -> Path:
+    from db.settings import load_settings
+
+    return load_settings().home / "cache"
 
 
 @functools.cache
@@ -507,6 +531,105 @@ def _direct(source: _Unit, target: _Unit, molar_mass: float | None) -> _Affine |
 
 @functools.lru_cache(maxsize=16384)
 def _affine(
+    from_text: str,
+    to_text: str,
+    slug: str | None,
+    molar_mass: float | None,
+    conversions: tuple[ConversionLike, ...],
+) -> _Affine:
+    key = _stored_key(from_text, to_text, slug, molar_mass, conversions)
+    known = _stored().get(key) if key is not None else None
+    if known is None:
+        try:
+            known = list(_resolve(from_text, to_text, slug, molar_mass, conversions))
+        except UnitError as error:
+            known = {"error": str(error), "unit": error.unit, "marker": error.marker}
+        if key is not None:
+            _store(key, known)
+    if isinstance(known, dict):
+        refusal = UnitError(known["error"], unit=known["unit"])
+        refusal.marker = known["marker"]
+        raise refusal
+    return float(known[0]), float(known[1])
+
+
+# Resolved conversions are kept on disk, one JSON line each, so that a new process converts the
+# units it has met before without starting pint and the UCUM grammar (half a second). The file is
+# named after what decides the answers (this module and the versions of pint and ucumvert), so a
+# change to any of them starts a new one; the key holds the rest (the marker's molar mass and stated
+# conversions). Lines are appended in one write each, so processes sharing the file never interleave;
+# a line that does not parse is ignored, and a cache that cannot be read or written is only slower.
+_STORED_LIMIT = 20_000
+
+
+def _stored_key(
+    from_text: str, to_text: str, slug: str | None, molar_mass: float | None, conversions: Sequence[ConversionLike]
+) -> str | None:
+    try:
+        stated = [[c.from_unit, c.to_unit, float(c.factor), float(c.offset)] for c in conversions]
+        mass = float(molar_mass) if molar_mass is not None else None
+        return json.dumps([from_text, to_text, slug, mass, stated], ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):  # not what a unit or marker is: resolved (and refused) without the cache
+        return None
+
+
+@functools.cache
+def _stored() -> dict[str, Any]:
+    entries: dict[str, Any] = {}
+    try:
+        with _stored_path().open(encoding="utf-8") as lines:
+            for line in lines:
+                try:
+                    key, value = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(key, str) and _valid_stored(value):
+                    entries[key] = value
+    except (OSError, UnicodeDecodeError):
+        pass
+    return entries
+
+
+def _valid_stored(value: Any) -> bool:
+    if isinstance(value, dict):
+        return isinstance(value.get("error"), str) and value.keys() == {"error", "unit", "marker"}
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, float | int) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+        and value[0] != 0
+    )
+
+
+def _store(key: str, value: Any) -> None:
+    entries = _stored()
+    if len(entries) >= _STORED_LIMIT:
+        return
+    entries[key] = value
+    line = (json.dumps([key, value], ensure_ascii=False, allow_nan=False) + "\n").encode()
+    path = _stored_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(descriptor, line)
+        finally:
+            os.close(descriptor)
+    except (OSError, ValueError) as error:
+        log.debug("unit conversion cache %s not writable: %s", path, error)
+
+
+@functools.cache
+def _stored_path() -> Path:
+    from importlib.metadata import version
+
+    fingerprint = hashlib.sha256(Path(__file__).read_bytes())
+    for package in ("pint", "ucumvert"):
+        fingerprint.update(f"\0{package}={version(package)}".encode())
+    return _cache_dir() / f"unit-conversions-{fingerprint.hexdigest()[:20]}.jsonl"
+
+
+def _resolve(
     from_text: str,
     to_text: str,
     slug: str | None,

@@ -13,7 +13,7 @@ from db.apple_health import import_apple_health
 from db.engine import user_scope
 from db.models import Measurement, User, WearableActivity, WearableDaily, WearableSleep
 from tests.parsers.apple_health.exports import PHONE, document, quantity, sleep, zipped
-from tests.parsers.apple_health.test_reader import BLOOD_PRESSURE, OVERLAPPING_STEPS
+from tests.parsers.apple_health.test_reader import APPLE_BMI, BLOOD_PRESSURE, OVERLAPPING_STEPS
 
 
 def export(*extra: str) -> bytes:
@@ -76,6 +76,14 @@ def test_an_export_lands_in_the_wearable_tables_and_measurements(committed_users
     # The person had no date of birth or sex: the export's are taken.
     assert (data["user"][0]["date_of_birth"], data["user"][0]["biological_sex"]) == (date(1985, 6, 2), "female")
     assert result.written["wearable_daily"].inserted == 2
+
+
+def test_apple_s_bmi_in_count_is_stored_as_kg_per_square_metre(committed_users) -> None:
+    user, _ = committed_users
+    result = import_apple_health(io.BytesIO(zipped(document(APPLE_BMI))), user)
+    (bmi,) = stored(user)["measurements"]
+    assert (bmi["metric"], bmi["value"], bmi["unit"]) == ("bmi", Decimal("23.400"), "kg/m2")
+    assert not result.report.skipped
 
 
 def test_importing_the_same_file_twice_changes_nothing(committed_users) -> None:

@@ -49,6 +49,23 @@ def test_heart_rate_variability_is_sdnn_and_units_are_converted() -> None:
     assert measured["blood_glucose"][1] == "mg/dL" and abs(measured["blood_glucose"][0] - 99.09) < 0.05
 
 
+def test_body_mass_index_in_count_is_kg_per_square_metre() -> None:
+    records = push_records(
+        _push(
+            {
+                "name": "body_mass_index",
+                "units": "count",
+                "data": [{"qty": 23.4, "date": "2026-03-02 08:00:00 +0100"}],
+            },
+            {"name": "body_mass_index", "units": "", "data": [{"qty": 23.1, "date": "2026-03-03 08:00:00 +0100"}]},
+        ),
+        LATER,
+    )
+    measured = [(m.metric, m.value, m.unit) for m in records.items if isinstance(m, Measurement)]
+    assert measured == [("bmi", 23.4, "kg/m2"), ("bmi", 23.1, "kg/m2")]
+    assert not records.report.skipped
+
+
 def test_a_day_is_written_only_when_the_push_holds_it_whole() -> None:
     """Minute data from 06:00 on March 1: March 1 may have begun before the push's range did; March 2 is
     whole; March 3 had not ended when the push arrived (12:00 UTC = 13:00 at +01:00)."""

@@ -169,6 +169,31 @@ def test_a_blood_pressure_correlation_is_two_measurements_once() -> None:
     ]
 
 
+# Apple's own BMI record: HealthKit stores BMI as a plain count.
+APPLE_BMI = (
+    ' <Record type="HKQuantityTypeIdentifierBodyMassIndex" sourceName="Health" unit="count" '
+    'creationDate="2024-03-02 08:00:00 +0100" startDate="2024-03-02 08:00:00 +0100" '
+    'endDate="2024-03-02 08:00:00 +0100" value="23.4"/>\n'
+)
+
+
+def test_apple_s_bmi_in_count_or_without_a_unit_is_kg_per_square_metre() -> None:
+    items, export = read(
+        document(
+            APPLE_BMI,
+            quantity("BodyMassIndex", "2024-03-03 08:00:00 +0100", None, 23.1, ""),
+            # A count is kg/m2 only for BMI: a weight in "count" is still refused.
+            quantity("BodyMass", "2024-03-03 08:00:00 +0100", None, 70, "count"),
+        )
+    )
+    found = [(m.metric, m.value, m.unit, m.measured_at) for m in items if isinstance(m, Measurement)]
+    assert found == [
+        ("bmi", 23.4, "kg/m2", datetime(2024, 3, 2, 8, tzinfo=timezone(timedelta(hours=1)))),
+        ("bmi", 23.1, "kg/m2", datetime(2024, 3, 3, 8, tzinfo=timezone(timedelta(hours=1)))),
+    ]
+    assert dict(export.report.skipped) == {"HKQuantityTypeIdentifierBodyMass: unit '1' is not a unit of weight": 1}
+
+
 def test_sdnn_is_kept_as_sdnn_and_percent_fractions_become_percent() -> None:
     items, _ = read(
         document(

@@ -338,3 +338,62 @@ def test_is_accepted_compares_normalized_units() -> None:
     assert is_accepted("nmol/l", cortisol)
     assert not is_accepted("mg/L", cortisol)  # convertible, but no lab prints it
     assert not is_accepted("bogus", cortisol)
+
+
+# --- the conversions kept on disk --------------------------------------------------------------------
+
+_PROBE = """
+import json, sys
+from parsers.vocabulary.dictionary import load_dictionary
+from parsers.vocabulary.units import UnitError, convert
+lpa = load_dictionary().get("lipoprotein_a")
+try:
+    convert(30.0, "mg/dL", "nmol/L", lpa)
+    refusal = None
+except UnitError as error:
+    refusal = [str(error), error.unit, error.marker]
+print(json.dumps({
+    "lb": convert(1.0, "lb", "kg"),
+    "fahrenheit": convert(98.6, "degF", "degC"),
+    "refusal": refusal,
+    "pint": "pint" in sys.modules,
+}))
+"""
+
+
+def _probe(home: Path) -> dict[str, Any]:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "VITALIS_HOME": str(home)}
+    root = Path(__file__).parents[3]
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE], cwd=root, env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    return json.loads(done.stdout)
+
+
+def test_a_new_process_converts_what_was_converted_before_without_starting_pint(tmp_path: Path) -> None:
+    first, second = _probe(tmp_path), _probe(tmp_path)
+    assert first["pint"] and not second["pint"]
+    for run in (first, second):
+        assert math.isclose(run["lb"], 0.45359237, rel_tol=1e-12)  # the international avoirdupois pound
+        assert math.isclose(run["fahrenheit"], 37.0, rel_tol=1e-12)
+        message, unit, marker = run["refusal"]
+        assert (unit, marker) == ("mg/dL", "lipoprotein_a") and "no exact mass↔molar factor" in message
+    assert first["refusal"] == second["refusal"]
+
+
+def test_a_cache_that_cannot_be_written_or_read_only_costs_time(tmp_path: Path) -> None:
+    blocked = tmp_path / "a file"
+    blocked.write_text("not a directory")
+    run = _probe(blocked)
+    assert run["pint"] and math.isclose(run["lb"], 0.45359237, rel_tol=1e-12)
+    # A damaged file is read around: the broken lines are ignored, the rest resolved again.
+    _probe(tmp_path / "home")
+    (cache,) = (tmp_path / "home" / "cache").glob("unit-conversions-*.jsonl")
+    cache.write_text('["[\\"lb\\", \\"kg\\", null, null, []]", [0, 0]]\n{broken\n' + cache.read_text()[:40])
+    again = _probe(tmp_path / "home")
+    assert again["pint"] and math.isclose(again["lb"], 0.45359237, rel_tol=1e-12)
