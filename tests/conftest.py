@@ -7,6 +7,8 @@ at the start.
 
 from __future__ import annotations
 
+import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 
@@ -16,6 +18,10 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
 from tests.helpers import TEST_DATABASE_URL, TEST_REDIS_URL, create_user, recreate_database
+
+# What the code keeps under VITALIS_HOME (the unit converter's saved factors, documents, keys) goes to a
+# home of the run's own, never the person's ~/.vitalis; tests that need their own home still set one.
+os.environ.setdefault("VITALIS_HOME", tempfile.mkdtemp(prefix="vitalis-tests-"))
 
 
 @pytest.fixture(scope="session")
