@@ -208,7 +208,7 @@ def test_the_nightly_run_records_itself_and_keeps_partitions_ahead(app) -> None:
     result = app.tasks["vitalis.nightly"].apply_async().get(timeout=TIMEOUT)
 
     assert (result["years_ensured"], result["audit_quarters_ensured"]) == (2, 5)
-    assert result["insights"]["batch_size"] == 100
+    assert result["insights"]["batch_size"] == 50  # the documented default
     with worker_scope() as session:
         job = session.scalars(
             select(IngestionJob).where(IngestionJob.job_type == JobType.NIGHTLY).order_by(IngestionJob.queued_at.desc())
