@@ -57,9 +57,10 @@ def read_in_parallel(
     context = multiprocessing.get_context("spawn")
     priority = sorted(export._priority, key=export._priority.__getitem__)
     pending: deque[Future[Any]] = deque()
-    # A chunk's slot is written again only once its chunk has been parsed: at most `workers` + 1 are
-    # in flight (see below), so one more slot than that is never one still being read.
-    slots: list[SharedMemory | None] = [None] * (workers + 2)
+    # A chunk's slot is written again only once its chunk has been parsed: at most `ahead` + 1 are in
+    # flight (see below), so one more slot than that is never one still being read.
+    ahead = 2 * workers
+    slots: list[SharedMemory | None] = [None] * (ahead + 2)
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             # Start the processes now: they start up while the catalog and the units are resolved here,
@@ -80,8 +81,9 @@ def read_in_parallel(
                     slot.buf[len(root) : len(root) + cut] = view[:cut]
                 slot.buf[length - len(_CLOSE) : length] = _CLOSE
                 pending.append(pool.submit(parse_chunk, slot.name, length, first_line, priority, lookups))
-                # A bounded queue keeps memory flat: reading waits for parsing, one chunk ahead per worker.
-                while len(pending) > workers:
+                # A bounded queue keeps memory flat: reading waits for parsing. Two chunks ahead per
+                # worker, so that one waiting for the oldest chunk's results still has the next queued.
+                while len(pending) > ahead:
                     yield from _absorb(export, pending.popleft().result(), stream, size)
             while pending:
                 yield from _absorb(export, pending.popleft().result(), stream, size)
