@@ -209,10 +209,15 @@ def test_a_token_is_printed_once_kept_only_as_its_hash_listed_and_revoked(commit
 
     with admin_scope() as session:
         row = session.scalar(select(PushToken).where(PushToken.user_id == user))
-        stored = " ".join(str(v) for v in session.execute(text("SELECT * FROM push_tokens")).one())
+        mine = {"u": user}
+        stored = " ".join(
+            str(v) for v in session.execute(text("SELECT * FROM push_tokens WHERE user_id = :u"), mine).one()
+        )
         trail = " ".join(
             str(v)
-            for (v,) in session.execute(text("SELECT new_values::text FROM audit_log WHERE table_name = 'push_tokens'"))
+            for (v,) in session.execute(
+                text("SELECT new_values::text FROM audit_log WHERE table_name = 'push_tokens' AND user_id = :u"), mine
+            )
         )
     assert (row.prefix, row.name, row.revoked_at) == (prefix, "my phone", None)
     assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
