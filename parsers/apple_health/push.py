@@ -42,6 +42,7 @@ from parsers.apple_health.daily import DAY
 from parsers.apple_health.reader import AppleHealthExport
 from parsers.apple_health.records import DailySummary, ImportReport, Measurement, SleepNight, Workout
 from parsers.apple_health.values import BadRecord, Values, aware, day_date
+from parsers.apple_health.workouts import speed_and_pace
 from parsers.vocabulary.metrics import get_metric
 
 # --- the body's shape ------------------------------------------------------------------------------
@@ -388,13 +389,10 @@ class _Mapper:
         max_hr = self._quantity(heart.get("max") or extra.get("maxHeartRate"), "heart_rate", "/min")
         elevation = self._quantity(extra.get("elevationUp"), "elevation", "m")
         activity_type = hk.ACTIVITY_TYPES.get(hk_type, "other")
-        speed = pace = None
-        if distance and duration > 0:
-            speed = round(distance / 1000 / (duration / 3600), 2)
-            if activity_type in {"running", "walking", "hiking"}:
-                pace = round(duration / (distance / 1000), 2)
+        speed, pace = speed_and_pace(activity_type, distance, duration)
         # The app's id for the workout (HealthKit's UUID) when it sends one; the same workout in the next
-        # push is the same row. Its source is not sent, so an export's row of it (keyed by source) is another.
+        # push is the same row. Its source is not sent: the writer matches it with an export's row of the
+        # same workout by type and start (db.apple_health).
         identity = workout.id or f"{hk_type}|{int(start)}"
         self.earliest = min(self.earliest, start)
         return Workout(

@@ -57,11 +57,7 @@ def read_workout(elem: Any, values: Values) -> Workout:
     elevation = _quantity_text(values, metadata.get("HKElevationAscended"), "m")
 
     activity_type = hk.ACTIVITY_TYPES.get(hk_type, "other")
-    speed = pace = None
-    if distance and duration > 0:
-        speed = round(distance / 1000 / (duration / 3600), 2)
-        if activity_type in {"running", "walking", "hiking"}:
-            pace = round(duration / (distance / 1000), 2)
+    speed, pace = speed_and_pace(activity_type, distance, duration)
     key = f"{hk_type}|{int(start)}|{source_name}"
     return Workout(
         source_activity_id=hashlib.sha256(key.encode()).hexdigest()[:32],
@@ -117,3 +113,12 @@ def _quantity_text(values: Values, text: str | None, unit: str) -> float | None:
 def _label(hk_type: str) -> str:
     name = hk_type.removeprefix("HKWorkoutActivityType")
     return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name) or "Workout"
+
+
+def speed_and_pace(activity_type: str, distance_m: float | None, seconds: float) -> tuple[float | None, float | None]:
+    """Average speed in km/h, and for activities on foot the pace in seconds per km (an export's or a push's)."""
+    if not distance_m or seconds <= 0:
+        return None, None
+    speed = round(distance_m / 1000 / (seconds / 3600), 2)
+    pace = round(seconds / (distance_m / 1000), 2) if activity_type in {"running", "walking", "hiking"} else None
+    return speed, pace
