@@ -41,7 +41,7 @@ from parsers.apple_health import records as hk
 from parsers.apple_health.daily import DAY
 from parsers.apple_health.reader import AppleHealthExport
 from parsers.apple_health.records import DailySummary, ImportReport, Measurement, SleepNight, Workout
-from parsers.apple_health.values import BadRecord, Values, aware, day_date
+from parsers.apple_health.values import BadRecord, Values, aware, day_date, number
 from parsers.apple_health.workouts import speed_and_pace
 from parsers.vocabulary.metrics import get_metric
 
@@ -456,15 +456,10 @@ class _Mapper:
 
 
 def _number(raw: Any) -> float:
+    """A JSON value as the export's attribute text would be read (a float's str round-trips exactly)."""
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         raise BadRecord("no value" if raw is None else "value is not a number")
-    try:
-        value = float(raw)
-    except ValueError:
-        raise BadRecord("value is not a number") from None
-    if not math.isfinite(value):
-        raise BadRecord("value is not a finite number")
-    return value
+    return number(str(raw))
 
 
 def _minutes(hours: float | None) -> int | None:
